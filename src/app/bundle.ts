@@ -1,0 +1,240 @@
+// Bundles each function's handler with esbuild into one ESM file plus a source map, stored by content
+// hash under `<outDir>/<function>/<hash>/index.mjs`. A function instance imports that file; the
+// linked source map points at the user's own files, so `node --enable-source-maps` reports
+// `src/items.ts:12` in stack traces.
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdir, readdir, readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { build, version as esbuildVersion } from 'esbuild';
+import type { Message, Metafile, OutputFile } from 'esbuild';
+import { isPlatformError, PlatformError } from '../core/errors.js';
+import type { LoadedApp } from './load.js';
+import type { FunctionConfig } from './manifest.js';
+
+/**
+ * Tried in this order after the handler's module path. Lambda's Node runtime tries .js, .mjs, .cjs;
+ * TypeScript comes first so a source file wins over compiled output left beside it.
+ */
+export const HANDLER_EXTENSIONS = ['.ts', '.mts', '.cts', '.tsx', '.js', '.mjs', '.cjs', '.jsx'] as const;
+
+export interface Bundle {
+  fn: string;
+  /** Absolute path of the bundled ES module; its source map is `${bundlePath}.map`. */
+  bundlePath: string;
+  exportName: string;
+  /** sha256 (hex) of the bundle and its source map. */
+  codeSha256: string;
+  /** Absolute paths of the source files the bundle was built from, for a file watcher. */
+  inputs: string[];
+}
+
+export interface BundleOptions {
+  appDir: string;
+  /** Where bundles go, e.g. `<app>/.nimbus/build`. */
+  outDir: string;
+  fn: FunctionConfig;
+}
+
+// Older builds stay a while: an instance started from one may still read its source map.
+const KEEP_BUILDS = 3;
+// Part of the cache key: bump it when the esbuild options change, so old builds are not reused.
+const BUILD_FORMAT = 1;
+const HASH_DIR = /^[0-9a-f]{16}$/;
+// A file modified this close to the build's start is not trusted by the fast path ("racy git"): file
+// times are coarse (a kernel tick on Linux, 1 s on HFS+), so an edit racing esbuild's read could
+// carry an mtime from before the build. Such a build is simply redone on the next call.
+const RACY_MS = 1000;
+
+// Bundled CommonJS dependencies call `require` for Node built-ins, which an ES module lacks. esbuild
+// renames user code's own top-level `require` (it treats the name as reserved), so this cannot clash.
+const BANNER =
+  "import { createRequire as __nimbusCreateRequire } from 'node:module'; const require = __nimbusCreateRequire(import.meta.url);";
+
+interface LastBuild {
+  key: string;
+  bundle: Bundle;
+  inputs: { path: string; mtimeMs: number; size: number }[];
+}
+
+/**
+ * Bundles one function. Reuses the previous build without running esbuild when none of its input
+ * files changed. Throws HANDLER_NOT_FOUND (no file, or no such export) or BUILD_FAILED.
+ */
+export async function bundleFunction(opts: BundleOptions): Promise<Bundle> {
+  const { fn } = opts;
+  const appDir = path.resolve(opts.appDir);
+  const fnDir = path.join(path.resolve(opts.outDir), fn.name);
+  const entry = await resolveHandlerFile(appDir, fn);
+  const key = JSON.stringify([BUILD_FORMAT, esbuildVersion, entry, fn.exportName, fn.runtime]);
+  const previous = await reuseLastBuild(fnDir, key);
+  if (previous) return previous;
+
+  const startedAt = Date.now();
+  // Every hash dir sits at the same depth, so the map's relative `sources` are right in any of them.
+  const placeholder = path.join(fnDir, '0'.repeat(16), 'index.mjs');
+  const { outputFiles, metafile } = await runEsbuild(appDir, entry, placeholder, fn);
+  checkExport(appDir, entry, fn, metafile);
+
+  const js = outputOf(outputFiles, '.mjs');
+  const map = outputOf(outputFiles, '.mjs.map');
+  const codeSha256 = createHash('sha256').update(js.contents).update(map.contents).digest('hex');
+  const buildDir = path.join(fnDir, codeSha256.slice(0, 16));
+  await storeBuild(buildDir, js, map);
+  await pruneBuilds(fnDir, buildDir);
+
+  const inputs = Object.keys(metafile.inputs)
+    .filter((p) => !/^[a-z-]+:/.test(p)) // esbuild's virtual modules (`ns:path`) are no files
+    .map((p) => path.resolve(appDir, p));
+  const bundle: Bundle = { fn: fn.name, bundlePath: path.join(buildDir, 'index.mjs'), exportName: fn.exportName, codeSha256, inputs };
+  await recordBuild(fnDir, key, bundle, startedAt);
+  return bundle;
+}
+
+/** Bundles all functions of an app in parallel; throws one error listing every function that failed. */
+export async function bundleApp(app: LoadedApp, outDir: string): Promise<Record<string, Bundle>> {
+  const fns = Object.values(app.manifest.functions);
+  const results = await Promise.allSettled(fns.map((fn) => bundleFunction({ appDir: app.dir, outDir, fn })));
+  const failures = results.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
+  if (failures.length > 0) {
+    const unexpected = failures.find((e) => !isPlatformError(e, 'BUILD_FAILED') && !isPlatformError(e, 'HANDLER_NOT_FOUND'));
+    if (unexpected !== undefined) throw unexpected;
+    const errors = failures as PlatformError<'BUILD_FAILED' | 'HANDLER_NOT_FOUND'>[];
+    const code = errors.every((e) => e.code === 'HANDLER_NOT_FOUND') ? 'HANDLER_NOT_FOUND' : 'BUILD_FAILED';
+    throw new PlatformError(code, errors.map((e) => e.message).join('\n'), {
+      errors: errors.map((e) => ({ code: e.code, message: e.message, ...e.details })),
+    });
+  }
+  const bundles = results.map((r) => (r as PromiseFulfilledResult<Bundle>).value);
+  return Object.fromEntries(bundles.map((b) => [b.fn, b]));
+}
+
+async function resolveHandlerFile(appDir: string, fn: FunctionConfig): Promise<string> {
+  const base = path.resolve(appDir, fn.handlerFile);
+  const exact = (HANDLER_EXTENSIONS as readonly string[]).includes(path.extname(base));
+  const candidates = [...(exact ? [base] : []), ...HANDLER_EXTENSIONS.map((ext) => base + ext)];
+  for (const file of candidates) {
+    if ((await stat(file).catch(() => undefined))?.isFile()) return file;
+  }
+  const tried = exact ? fn.handlerFile : `${fn.handlerFile}.{${HANDLER_EXTENSIONS.map((e) => e.slice(1)).join(',')}}`;
+  throw new PlatformError('HANDLER_NOT_FOUND', `Function "${fn.name}": handler file ${tried} not found in ${appDir}`, {
+    fn: fn.name,
+    handler: fn.handler,
+    appDir,
+  });
+}
+
+async function runEsbuild(appDir: string, entry: string, outfile: string, fn: FunctionConfig) {
+  try {
+    return await build({
+      absWorkingDir: appDir,
+      entryPoints: [entry],
+      outfile,
+      bundle: true,
+      platform: 'node',
+      target: fn.runtime === 'nodejs22.x' ? 'node22' : 'node20',
+      format: 'esm',
+      sourcemap: 'linked',
+      sourcesContent: true,
+      keepNames: true,
+      write: false,
+      metafile: true,
+      logLevel: 'silent',
+      banner: { js: BANNER },
+      // CommonJS dependencies read these; in an ES module they exist only on import.meta (Node >= 20.11).
+      define: { __dirname: 'import.meta.dirname', __filename: 'import.meta.filename' },
+    });
+  } catch (err) {
+    const messages = (err as { errors?: Message[] }).errors;
+    if (!Array.isArray(messages)) throw err;
+    const lines = messages.map((m) => {
+      const at = m.location ? `${m.location.file}:${m.location.line}:${m.location.column + 1} ` : '';
+      return `Function "${fn.name}": ${at}${m.text}`;
+    });
+    throw new PlatformError('BUILD_FAILED', lines.join('\n'), {
+      fn: fn.name,
+      errors: messages.map((m) => ({ text: m.text, file: m.location?.file, line: m.location?.line, column: m.location && m.location.column + 1 })),
+    }, { cause: err });
+  }
+}
+
+function checkExport(appDir: string, entry: string, fn: FunctionConfig, metafile: Metafile): void {
+  const output = Object.values(metafile.outputs).find((o) => o.entryPoint !== undefined);
+  const source = output?.entryPoint === undefined ? undefined : metafile.inputs[output.entryPoint];
+  // A CommonJS entry's exports are only known when it runs: the bundle exports just `default`, and
+  // the instance looks the handler up on it at import time.
+  if (!output || source?.format === 'cjs' || output.exports.includes(fn.exportName)) return;
+  const file = path.relative(appDir, entry).split(path.sep).join('/');
+  const exports = output.exports.length > 0 ? output.exports.join(', ') : 'none';
+  throw new PlatformError('HANDLER_NOT_FOUND', `Function "${fn.name}": ${file} has no export "${fn.exportName}" (exports: ${exports})`, {
+    fn: fn.name,
+    handler: fn.handler,
+    exports: output.exports,
+  });
+}
+
+function outputOf(files: OutputFile[], suffix: string): OutputFile {
+  const file = files.find((f) => f.path.endsWith(`index${suffix}`));
+  if (!file) throw new PlatformError('INTERNAL', `esbuild produced no index${suffix}`);
+  return file;
+}
+
+// Written to a private directory and renamed into place, so a concurrent build of the same content
+// (or a crash half-way) never leaves a reader with a partial bundle.
+async function storeBuild(buildDir: string, js: OutputFile, map: OutputFile): Promise<void> {
+  if (!(await exists(path.join(buildDir, 'index.mjs')))) {
+    const tmp = `${buildDir}.tmp-${randomBytes(6).toString('hex')}`;
+    await mkdir(tmp, { recursive: true });
+    await writeFile(path.join(tmp, 'index.mjs.map'), map.contents);
+    await writeFile(path.join(tmp, 'index.mjs'), js.contents);
+    try {
+      await rename(tmp, buildDir);
+    } catch (err) {
+      await rm(tmp, { recursive: true, force: true });
+      if (!(await exists(path.join(buildDir, 'index.mjs')))) throw err;
+    }
+  }
+  // pruneBuilds keeps the most recently used builds; set explicitly, as directory times are coarse.
+  const now = new Date();
+  await utimes(buildDir, now, now);
+}
+
+async function pruneBuilds(fnDir: string, current: string): Promise<void> {
+  const dirs = (await readdir(fnDir)).filter((d) => HASH_DIR.test(d)).map((d) => path.join(fnDir, d));
+  const aged = await Promise.all(dirs.map(async (dir) => ({ dir, mtimeMs: (await stat(dir).catch(() => undefined))?.mtimeMs ?? 0 })));
+  const older = aged.filter((d) => d.dir !== current).sort((a, b) => b.mtimeMs - a.mtimeMs);
+  await Promise.all(older.slice(KEEP_BUILDS - 1).map((d) => rm(d.dir, { recursive: true, force: true })));
+}
+
+async function reuseLastBuild(fnDir: string, key: string): Promise<Bundle | undefined> {
+  let last: LastBuild;
+  try {
+    last = JSON.parse(await readFile(path.join(fnDir, 'last.json'), 'utf8')) as LastBuild;
+  } catch {
+    return undefined;
+  }
+  if (last.key !== key || !(await exists(last.bundle.bundlePath))) return undefined;
+  for (const input of last.inputs) {
+    const now = await stat(input.path).catch(() => undefined);
+    if (!now || now.mtimeMs !== input.mtimeMs || now.size !== input.size) return undefined;
+  }
+  return last.bundle;
+}
+
+async function recordBuild(fnDir: string, key: string, bundle: Bundle, startedAt: number): Promise<void> {
+  const record: LastBuild = { key, bundle, inputs: [] };
+  for (const file of bundle.inputs) {
+    const s = await stat(file).catch(() => undefined);
+    if (!s || s.mtimeMs >= startedAt - RACY_MS) {
+      await rm(path.join(fnDir, 'last.json'), { force: true });
+      return;
+    }
+    record.inputs.push({ path: file, mtimeMs: s.mtimeMs, size: s.size });
+  }
+  const tmp = path.join(fnDir, `last.json.tmp-${randomBytes(6).toString('hex')}`);
+  await writeFile(tmp, JSON.stringify(record));
+  await rename(tmp, path.join(fnDir, 'last.json'));
+}
+
+async function exists(file: string): Promise<boolean> {
+  return (await stat(file).catch(() => undefined)) !== undefined;
+}

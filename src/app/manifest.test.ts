@@ -1,0 +1,232 @@
+import { describe, it, expect } from 'vitest';
+import { isPlatformError } from '../core/errors.js';
+import { parseManifest } from './load.js';
+import type { ManifestIssue } from './load.js';
+
+/** The error lines of an invalid manifest, without the header line. */
+function problems(text: string): string[] {
+  try {
+    parseManifest(text, 'nimbus.yaml');
+  } catch (err) {
+    if (!isPlatformError(err, 'MANIFEST_INVALID')) throw err;
+    const [header, ...lines] = err.message.split('\n');
+    expect(header).toBe('Invalid app manifest nimbus.yaml:');
+    expect(err.details['file']).toBe('nimbus.yaml');
+    expect((err.details['issues'] as ManifestIssue[]).length).toBe(lines.length);
+    return lines;
+  }
+  throw new Error('expected the manifest to be rejected');
+}
+
+describe('parseManifest: valid manifests', () => {
+  it('normalizes a full manifest', () => {
+    const manifest = parseManifest(
+      `app: hello
+functions:
+  getItem:
+    handler: src/items.get
+    runtime: nodejs22.x
+    memory: 256
+    timeout: 5
+    environment: { TABLE: items, RETRIES: 3, VERBOSE: true }
+    reservedConcurrency: 10
+    provisionedConcurrency: 1
+    events:
+      - http: GET /items/{id}
+      - http: { method: post, path: /items }
+      - http: any /files/{proxy+}
+  fallback:
+    handler: ./src/fallback.handler
+    events:
+      - http: $default
+api:
+  cors: { allowOrigins: ["https://example.com"], allowMethods: [get, post], allowCredentials: true, maxAge: 600 }
+  timeout: 10
+`,
+      'nimbus.yaml',
+    );
+    expect(manifest).toEqual({
+      app: 'hello',
+      functions: {
+        getItem: {
+          name: 'getItem',
+          handler: 'src/items.get',
+          handlerFile: 'src/items',
+          exportName: 'get',
+          runtime: 'nodejs22.x',
+          memory: 256,
+          timeout: 5,
+          environment: { TABLE: 'items', RETRIES: '3', VERBOSE: 'true' },
+          reservedConcurrency: 10,
+          provisionedConcurrency: 1,
+          events: [
+            { type: 'http', routeKey: 'GET /items/{id}', method: 'GET', path: '/items/{id}' },
+            { type: 'http', routeKey: 'POST /items', method: 'POST', path: '/items' },
+            { type: 'http', routeKey: 'ANY /files/{proxy+}', method: 'ANY', path: '/files/{proxy+}' },
+          ],
+        },
+        fallback: {
+          name: 'fallback',
+          handler: './src/fallback.handler',
+          handlerFile: 'src/fallback',
+          exportName: 'handler',
+          runtime: 'nodejs20.x',
+          memory: 128,
+          timeout: 3,
+          environment: {},
+          events: [{ type: 'http', routeKey: '$default' }],
+        },
+      },
+      api: {
+        timeoutSeconds: 10,
+        cors: {
+          allowOrigins: ['https://example.com'],
+          allowMethods: ['GET', 'POST'],
+          allowHeaders: [],
+          exposeHeaders: [],
+          allowCredentials: true,
+          maxAge: 600,
+        },
+      },
+    });
+  });
+
+  it('applies Lambda and API Gateway defaults', () => {
+    const manifest = parseManifest('app: hello\nfunctions:\n  a:\n    handler: index.handler\n', 'nimbus.yaml');
+    expect(manifest.functions['a']).toEqual({
+      name: 'a',
+      handler: 'index.handler',
+      handlerFile: 'index',
+      exportName: 'handler',
+      runtime: 'nodejs20.x',
+      memory: 128,
+      timeout: 3,
+      environment: {},
+      events: [],
+    });
+    expect(manifest.api).toEqual({ timeoutSeconds: 30 });
+  });
+
+  it('reads `cors: true` as any origin, method and header', () => {
+    const manifest = parseManifest('app: hello\napi:\n  cors: true\n', 'nimbus.yaml');
+    expect(manifest.api.cors).toEqual({
+      allowOrigins: ['*'],
+      allowMethods: ['*'],
+      allowHeaders: ['*'],
+      exposeHeaders: [],
+      allowCredentials: false,
+    });
+    expect(parseManifest('app: hello\napi:\n  cors: false\n', 'nimbus.yaml').api.cors).toBeUndefined();
+  });
+
+  it('splits the handler at the last dot, like Lambda', () => {
+    const fn = parseManifest('app: a\nfunctions:\n  f:\n    handler: src/v1.2/items.get\n', 'nimbus.yaml').functions['f'];
+    expect(fn).toMatchObject({ handlerFile: 'src/v1.2/items', exportName: 'get' });
+  });
+
+  it('returns a frozen manifest', () => {
+    const manifest = parseManifest('app: a\nfunctions:\n  f:\n    handler: i.h\n', 'nimbus.yaml');
+    expect(Object.isFrozen(manifest.functions['f']?.environment)).toBe(true);
+  });
+});
+
+describe('parseManifest: every problem as file:line:col path — message', () => {
+  it('reports bad values, unknown keys, bad and duplicate routes and missing keys at once', () => {
+    expect(
+      problems(`app: hello
+functions:
+  getItem:
+    handler: src/items.get
+    memory: 99999
+    memroy: 256
+    events:
+      - http: GET /items/{id}
+      - http: GET /a/{proxy+}/b
+      - http: FETCH /items
+      - sqs: orders
+  listItems:
+    events:
+      - http: GET /items/{key}
+provider: aws
+`),
+    ).toEqual([
+      'nimbus.yaml:5:13 functions.getItem.memory — expected an integer from 128 to 10240 (MB), got 99999',
+      'nimbus.yaml:6:5 functions.getItem.memroy — unknown key "memroy"; allowed keys: handler, runtime, memory, timeout, environment, reservedConcurrency, provisionedConcurrency, events',
+      'nimbus.yaml:9:15 functions.getItem.events[1].http — expected a greedy parameter like {proxy+} only as the last segment, got "/a/{proxy+}/b"',
+      'nimbus.yaml:10:15 functions.getItem.events[2].http — expected a method among GET POST PUT PATCH DELETE HEAD OPTIONS ANY, got "FETCH"',
+      'nimbus.yaml:11:9 functions.getItem.events[3] — unknown event type "sqs"; supported: http',
+      'nimbus.yaml:12:3 functions.listItems.handler — expected "path/to/file.export", e.g. src/items.get; the key is missing',
+      'nimbus.yaml:14:15 functions.listItems.events[0].http — route "GET /items/{key}" conflicts with "GET /items/{id}" declared by function "getItem" (functions.getItem.events[0])',
+      'nimbus.yaml:15:1 provider — unknown key "provider"; allowed keys: app, functions, api',
+    ]);
+  });
+
+  it('names both functions of a duplicate route', () => {
+    expect(
+      problems(`app: hello
+functions:
+  a:
+    handler: a.handler
+    events: [{ http: GET /items }, { http: $default }]
+  b:
+    handler: b.handler
+    events:
+      - http: { method: get, path: /items }
+      - http: $default
+`),
+    ).toEqual([
+      'nimbus.yaml:9:9 functions.b.events[0].http — route "GET /items" is already declared by function "a" (functions.a.events[0])',
+      'nimbus.yaml:10:15 functions.b.events[1].http — route "$default" is already declared by function "a" (functions.a.events[1])',
+    ]);
+  });
+
+  it('checks names, handler paths, route parameters, limits and CORS', () => {
+    expect(
+      problems(`app: 1hello
+functions:
+  "bad name!":
+    handler: x.handler
+  f:
+    handler: ../outside.handler
+    runtime: nodejs18.x
+    timeout: 1.5
+    environment:
+      AWS_REGION: eu-west-1
+    reservedConcurrency: 1
+    provisionedConcurrency: 2
+    events:
+      - http: GET /a/{id}/b/{id}
+      - http:
+      - {}
+api:
+  timeout: 60
+  cors: { allowOrigins: ["*"], allowCredentials: true }
+`),
+    ).toEqual([
+      'nimbus.yaml:1:6 app — expected an app name: a letter, then up to 63 letters, digits, "-" or "_", got "1hello"',
+      'nimbus.yaml:3:3 functions["bad name!"] — expected a function name of 1 to 64 letters, digits, "-" or "_", got "bad name!"',
+      'nimbus.yaml:6:14 functions.f.handler — expected a module path inside the app directory, got "../outside.handler"',
+      'nimbus.yaml:7:14 functions.f.runtime — expected one of nodejs20.x, nodejs22.x, got "nodejs18.x"',
+      'nimbus.yaml:8:14 functions.f.timeout — expected an integer from 1 to 900 (seconds), got 1.5',
+      'nimbus.yaml:10:7 functions.f.environment.AWS_REGION — expected a variable name Lambda does not reserve for itself, got "AWS_REGION"',
+      'nimbus.yaml:12:29 functions.f.provisionedConcurrency — expected at most reservedConcurrency (1), got 2',
+      'nimbus.yaml:14:15 functions.f.events[0].http — expected each path parameter once, got {id} twice in "/a/{id}/b/{id}"',
+      'nimbus.yaml:15:9 functions.f.events[1].http — expected "METHOD /path" (e.g. GET /items/{id}), "$default" or { method, path }, got an empty value',
+      'nimbus.yaml:16:9 functions.f.events[2] — expected exactly one event type per list item, got none',
+      'nimbus.yaml:18:12 api.timeout — expected an integer from 1 to 30 (seconds), got 60',
+      'nimbus.yaml:19:50 api.cors.allowCredentials — expected allowCredentials false when allowOrigins contains "*" (browsers reject credentials with a wildcard origin)',
+    ]);
+  });
+
+  it('points a missing top-level key at the document start', () => {
+    expect(problems('# my app\nfunctions: {}\n')).toEqual(['nimbus.yaml:2:1 app — expected an app name; the key is missing']);
+    expect(problems('- app\n')).toEqual(['nimbus.yaml:1:1 (top level) — expected a mapping with app and functions, got a list']);
+  });
+
+  it('reports a YAML syntax error with its position', () => {
+    expect(problems('app: hello\nfunctions:\n  a: [1\n')).toEqual([
+      'nimbus.yaml:4:1 — YAML: Flow sequence in block collection must be sufficiently indented and end with a ]',
+    ]);
+    expect(problems('app: hello\napp: again\n')).toEqual(['nimbus.yaml:2:1 — YAML: Map keys must be unique']);
+  });
+});

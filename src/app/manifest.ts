@@ -1,0 +1,347 @@
+// The app manifest (`nimbus.yaml`): its zod schema and the normalized types the platform consumes.
+// The shape stays close to serverless.yml so users can move between the two. The schema is strict
+// (unknown keys are errors) but open in the right places: later features add top-level sections
+// (`queues`, `buses`, `sites`, …) as new keys and event types (`sqs`, `schedule`, …) as new keys of
+// an event item, without reshaping what is here.
+import path from 'node:path';
+import { z } from 'zod';
+
+export const RUNTIMES = ['nodejs20.x', 'nodejs22.x'] as const;
+export type Runtime = (typeof RUNTIMES)[number];
+
+export const HTTP_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS', 'ANY'] as const;
+export type HttpMethod = (typeof HTTP_METHODS)[number];
+
+/** Lambda's limits (CreateFunction) and API Gateway HTTP API's, copied from the AWS docs. */
+export const LIMITS = {
+  MEMORY_MB: { min: 128, max: 10240, default: 128 },
+  TIMEOUT_SECONDS: { min: 1, max: 900, default: 3 },
+  // HTTP API integrations time out after at most 30 s, whatever the function's own timeout.
+  API_TIMEOUT_SECONDS: { min: 1, max: 30, default: 30 },
+  // apigatewayv2 CorsConfiguration.MaxAge: -1 disables preflight caching.
+  CORS_MAX_AGE_SECONDS: { min: -1, max: 86400 },
+} as const;
+
+// Lambda sets these itself and refuses them in a function's configuration.
+const RESERVED_ENV = new Set([
+  'AWS_REGION', 'AWS_DEFAULT_REGION', 'AWS_EXECUTION_ENV', 'AWS_LAMBDA_FUNCTION_NAME',
+  'AWS_LAMBDA_FUNCTION_MEMORY_SIZE', 'AWS_LAMBDA_FUNCTION_VERSION', 'AWS_LAMBDA_INITIALIZATION_TYPE',
+  'AWS_LAMBDA_LOG_GROUP_NAME', 'AWS_LAMBDA_LOG_STREAM_NAME', 'AWS_ACCESS_KEY', 'AWS_ACCESS_KEY_ID',
+  'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_LAMBDA_RUNTIME_API', 'LAMBDA_TASK_ROOT', 'LAMBDA_RUNTIME_DIR',
+]);
+
+export interface AppManifest {
+  app: string;
+  functions: Record<string, FunctionConfig>;
+  api: ApiConfig;
+}
+
+export interface FunctionConfig {
+  name: string;
+  /** As written, e.g. `src/items.get`. */
+  handler: string;
+  /** Module path relative to the app dir, without extension unless one was written: `src/items`. */
+  handlerFile: string;
+  exportName: string;
+  runtime: Runtime;
+  memory: number;
+  timeout: number;
+  environment: Record<string, string>;
+  reservedConcurrency?: number;
+  provisionedConcurrency?: number;
+  events: FunctionEvent[];
+}
+
+/** A discriminated union on `type`; later event sources add members. */
+export type FunctionEvent = HttpEvent;
+
+export interface HttpEvent {
+  type: 'http';
+  /** API Gateway's route key: `GET /items/{id}`, `ANY /{proxy+}` or `$default`. */
+  routeKey: string;
+  method?: HttpMethod;
+  path?: string;
+}
+
+export interface ApiConfig {
+  cors?: CorsConfig;
+  timeoutSeconds: number;
+}
+
+/** API Gateway HTTP API's CorsConfiguration. */
+export interface CorsConfig {
+  allowOrigins: string[];
+  allowMethods: string[];
+  allowHeaders: string[];
+  exposeHeaders: string[];
+  allowCredentials: boolean;
+  maxAge?: number;
+}
+
+/** How a value found in the manifest is named in a message: `99999`, `"abc"`, `a list`. */
+export function describeValue(value: unknown): string {
+  if (value === undefined) return 'nothing';
+  if (value === null) return 'an empty value';
+  if (Array.isArray(value)) return 'a list';
+  if (typeof value === 'object') return 'a mapping';
+  if (typeof value === 'string') return JSON.stringify(value.length > 60 ? `${value.slice(0, 57)}...` : value);
+  return String(value);
+}
+
+// Messages of zod's own issues say only what was expected; the loader appends what was found. Custom
+// issues (refinements, transforms) say both themselves.
+
+// Integers are checked by a refinement, not z.int(): zod's int check aborts the parent object's
+// refinements, which would hide e.g. the provisioned-vs-reserved check behind a bad timeout.
+const intWhere = (expected: string, ok: (n: number) => boolean) =>
+  z.number({ error: expected }).refine((n) => Number.isInteger(n) && ok(n), {
+    error: (iss) => `${expected}, got ${describeValue(iss.input)}`,
+  });
+const intIn = ({ min, max }: { min: number; max: number }, unit: string) =>
+  intWhere(`expected an integer from ${min} to ${max} (${unit})`, (n) => n >= min && n <= max);
+const nonNegativeInt = () => intWhere('expected an integer >= 0', (n) => n >= 0);
+const stringList = (what: string) => z.array(z.string({ error: `expected ${what}` }), { error: `expected a list of ${what}s` });
+
+/** `z.strictObject` whose unknown-key issue lists the keys that are allowed. */
+function section<T extends z.core.$ZodLooseShape>(what: string, shape: T) {
+  const allowed = Object.keys(shape).join(', ');
+  return z.strictObject(shape, {
+    error: (iss) =>
+      iss.code === 'unrecognized_keys' ? `allowed keys: ${allowed}` : iss.code === 'invalid_type' ? `expected ${what}` : undefined,
+  });
+}
+
+const handlerSchema = z.string({ error: 'expected "path/to/file.export", e.g. src/items.get' }).transform((handler, ctx) => {
+  const fail = (message: string) => {
+    ctx.addIssue({ code: 'custom', message: `${message}, got ${describeValue(handler)}`, input: handler });
+    return z.NEVER;
+  };
+  // Lambda's rule: the text after the last dot names the export, everything before it the module.
+  const dot = handler.lastIndexOf('.');
+  if (dot <= 0 || dot === handler.length - 1) return fail('expected "path/to/file.export", e.g. src/items.get');
+  const exportName = handler.slice(dot + 1);
+  const file = handler.slice(0, dot);
+  if (!/^[A-Za-z_$][\w$]*$/.test(exportName)) return fail(`expected the export "${exportName}" to be a JavaScript identifier`);
+  if (file.includes('\\') || path.posix.isAbsolute(file) || /^[A-Za-z]:/.test(file)) {
+    return fail('expected a module path relative to the app directory, with "/" separators');
+  }
+  const handlerFile = path.posix.normalize(file);
+  if (handlerFile === '..' || handlerFile.startsWith('../') || handlerFile === '.') {
+    return fail('expected a module path inside the app directory');
+  }
+  return { handler, handlerFile, exportName };
+});
+
+const ROUTE_HINT = 'expected "METHOD /path" (e.g. GET /items/{id}), "$default" or { method, path }';
+
+/** Checks a route the way API Gateway HTTP API does; returns the problem, or the normalized event. */
+function httpRoute(methodIn: string, routePath: string): HttpEvent | string {
+  // serverless.yml's httpApi spells ANY as `*`.
+  const method = methodIn === '*' ? 'ANY' : methodIn.toUpperCase();
+  if (!(HTTP_METHODS as readonly string[]).includes(method)) {
+    return `expected a method among ${HTTP_METHODS.join(' ')}, got ${JSON.stringify(methodIn)}`;
+  }
+  if (!routePath.startsWith('/')) return `expected the path to start with "/", got ${JSON.stringify(routePath)}`;
+  const segments = routePath === '/' ? [] : routePath.slice(1).split('/');
+  const params = new Set<string>();
+  for (const [i, segment] of segments.entries()) {
+    if (segment === '') return `expected no empty path segment (no "//" and no trailing "/"), got ${JSON.stringify(routePath)}`;
+    const param = /^\{([^{}]*?)(\+?)\}$/.exec(segment);
+    if (!param) {
+      if (/[{}\s?#]/.test(segment)) {
+        return `expected "{" "}" only around a whole path segment like {id}, and no spaces, "?" or "#", got ${JSON.stringify(segment)}`;
+      }
+      continue;
+    }
+    const [, name = '', greedy] = param;
+    if (!/^[A-Za-z0-9._-]+$/.test(name)) return `expected a path parameter name of letters, digits, ".", "_" or "-", got ${JSON.stringify(segment)}`;
+    // A greedy parameter swallows the rest of the path, so nothing may follow it.
+    if (greedy && i !== segments.length - 1) return `expected a greedy parameter like {proxy+} only as the last segment, got ${JSON.stringify(routePath)}`;
+    if (params.has(name)) return `expected each path parameter once, got {${name}} twice in ${JSON.stringify(routePath)}`;
+    params.add(name);
+  }
+  return { type: 'http', routeKey: `${method} ${routePath}`, method: method as HttpMethod, path: routePath };
+}
+
+const httpEventSchema = z.unknown().transform((value, ctx): HttpEvent => {
+  const fail = (message: string) => {
+    ctx.addIssue({ code: 'custom', message, input: value });
+    return z.NEVER;
+  };
+  // serverless.yml's httpApi spells the catch-all route `*`.
+  if (value === '$default' || value === '*') return { type: 'http', routeKey: '$default' };
+  let result: HttpEvent | string;
+  if (typeof value === 'string') {
+    const m = /^\s*(\S+)\s+(\S+)\s*$/.exec(value);
+    if (!m) return fail(`${ROUTE_HINT}, got ${describeValue(value)}`);
+    result = httpRoute(m[1] ?? '', m[2] ?? '');
+  } else if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
+    const { method, path: routePath, ...rest } = value as Record<string, unknown>;
+    const unknown = Object.keys(rest);
+    if (unknown.length > 0) return fail(`expected only the keys method and path, got ${unknown.map((k) => JSON.stringify(k)).join(', ')}`);
+    if (typeof method !== 'string' || typeof routePath !== 'string') return fail(`${ROUTE_HINT}, with method and path both strings`);
+    result = httpRoute(method, routePath);
+  } else {
+    return fail(`${ROUTE_HINT}, got ${describeValue(value)}`);
+  }
+  return typeof result === 'string' ? fail(result) : result;
+});
+
+// One item of `events`: a mapping with exactly one key naming the event type (serverless.yml's shape).
+// New event sources become new keys here.
+const EVENT_TYPES = { http: httpEventSchema };
+
+const eventSchema = z
+  .looseObject(
+    Object.fromEntries(Object.entries(EVENT_TYPES).map(([type, schema]) => [type, schema.optional()])) as {
+      [K in keyof typeof EVENT_TYPES]: z.ZodOptional<(typeof EVENT_TYPES)[K]>;
+    },
+    { error: 'expected a mapping with one event type, e.g. http: GET /items' },
+  )
+  .check((ctx) => {
+    const types = Object.keys(ctx.value);
+    const unknown = types.filter((t) => !Object.hasOwn(EVENT_TYPES, t));
+    for (const type of unknown) {
+      ctx.issues.push({
+        code: 'custom',
+        input: ctx.value,
+        message: `unknown event type "${type}"; supported: ${Object.keys(EVENT_TYPES).join(', ')}`,
+      });
+    }
+    if (unknown.length === 0 && types.length !== 1) {
+      ctx.issues.push({
+        code: 'custom',
+        input: ctx.value,
+        message: `expected exactly one event type per list item, got ${types.length === 0 ? 'none' : types.join(', ')}`,
+      });
+    }
+  })
+  .transform((item) => Object.values(item).find((e) => e !== undefined) as FunctionEvent);
+
+const envSchema = z.record(
+  z.string().refine((k) => /^[a-zA-Z][a-zA-Z0-9_]+$/.test(k) && !RESERVED_ENV.has(k), {
+    error: (iss) =>
+      RESERVED_ENV.has(String(iss.input))
+        ? 'expected a variable name Lambda does not reserve for itself'
+        : 'expected a variable name of a letter then letters, digits or "_" (at least 2 characters)',
+  }),
+  // serverless.yml stringifies scalar values the same way.
+  z.union([z.string(), z.number(), z.boolean()], { error: 'expected a string, number or boolean' }).transform(String),
+  { error: 'expected a mapping of variable names to values' },
+);
+
+const functionSchema = section('a mapping with at least a handler', {
+  handler: handlerSchema,
+  runtime: z.enum(RUNTIMES, { error: `expected one of ${RUNTIMES.join(', ')}` }).default('nodejs20.x'),
+  memory: intIn(LIMITS.MEMORY_MB, 'MB').default(LIMITS.MEMORY_MB.default),
+  timeout: intIn(LIMITS.TIMEOUT_SECONDS, 'seconds').default(LIMITS.TIMEOUT_SECONDS.default),
+  environment: envSchema.default({}),
+  reservedConcurrency: nonNegativeInt().optional(),
+  provisionedConcurrency: nonNegativeInt().optional(),
+  events: z.array(eventSchema, { error: 'expected a list of events, e.g. - http: GET /items' }).default([]),
+}).check(
+  // `when` makes the check run beside other issues of the function, so all are reported at once.
+  z.superRefine(({ reservedConcurrency: reserved, provisionedConcurrency: provisioned }, ctx) => {
+    if (typeof reserved === 'number' && typeof provisioned === 'number' && provisioned > reserved) {
+      ctx.addIssue({
+        code: 'custom',
+        input: provisioned,
+        path: ['provisionedConcurrency'],
+        message: `expected at most reservedConcurrency (${reserved}), got ${provisioned}`,
+      });
+    }
+  }, { when: () => true }),
+);
+
+const CORS_METHODS = [...HTTP_METHODS.filter((m) => m !== 'ANY'), '*'];
+const corsObjectSchema = section('true, false or a mapping of CORS settings', {
+  allowOrigins: stringList('an origin').default([]),
+  allowMethods: z
+    .array(z.string({ error: 'expected a method' }).transform((m) => m.toUpperCase()).pipe(z.enum(CORS_METHODS as [string, ...string[]], { error: `expected one of ${CORS_METHODS.join(' ')}` })), {
+      error: 'expected a list of methods',
+    })
+    .default([]),
+  allowHeaders: stringList('a header name').default([]),
+  exposeHeaders: stringList('a header name').default([]),
+  allowCredentials: z.boolean({ error: 'expected true or false' }).default(false),
+  maxAge: intIn(LIMITS.CORS_MAX_AGE_SECONDS, 'seconds').optional(),
+}).check(
+  z.superRefine(({ allowCredentials, allowOrigins }, ctx) => {
+    // Browsers refuse credentialed responses that allow any origin, and API Gateway refuses the config.
+    if (allowCredentials === true && Array.isArray(allowOrigins) && allowOrigins.includes('*')) {
+      ctx.addIssue({
+        code: 'custom',
+        input: true,
+        path: ['allowCredentials'],
+        message: 'expected allowCredentials false when allowOrigins contains "*" (browsers reject credentials with a wildcard origin)',
+      });
+    }
+  }, { when: () => true }),
+);
+
+const corsSchema = z.preprocess(
+  (v) =>
+    v === true
+      ? { allowOrigins: ['*'], allowMethods: ['*'], allowHeaders: ['*'] }
+      : v === false ? undefined : v,
+  corsObjectSchema.optional(),
+);
+
+const apiSchema = section('a mapping with cors and/or timeout', {
+  cors: corsSchema,
+  timeout: intIn(LIMITS.API_TIMEOUT_SECONDS, 'seconds').default(LIMITS.API_TIMEOUT_SECONDS.default),
+});
+
+const FUNCTION_NAME = /^[a-zA-Z0-9-_]{1,64}$/;
+
+/** Parses the plain data of a manifest into an `AppManifest`; issues carry the data path. */
+export const manifestSchema = section('a mapping with app and functions', {
+  app: z.string({ error: 'expected an app name' }).regex(/^[a-zA-Z][a-zA-Z0-9-_]{0,63}$/, {
+    error: 'expected an app name: a letter, then up to 63 letters, digits, "-" or "_"',
+  }),
+  functions: z
+    .record(
+      z.string().regex(FUNCTION_NAME, { error: 'expected a function name of 1 to 64 letters, digits, "-" or "_"' }),
+      functionSchema,
+      { error: 'expected a mapping of function names to their configuration' },
+    )
+    .default({}),
+  api: apiSchema.optional(),
+})
+  // Runs even when other parts are invalid, so a duplicate route is reported with everything else.
+  .check(z.superRefine((raw, ctx) => {
+    const seen = new Map<string, { fn: string; at: string; routeKey: string }>();
+    for (const [fn, config] of Object.entries(asRecord(raw)?.['functions'] ?? {})) {
+      const events = asRecord(config)?.['events'];
+      if (!Array.isArray(events)) continue;
+      events.forEach((event: unknown, i) => {
+        const routeKey = asRecord(event)?.['routeKey'];
+        if (asRecord(event)?.['type'] !== 'http' || typeof routeKey !== 'string') return;
+        // API Gateway cannot tell /items/{id} from /items/{key}: parameter names do not make routes distinct.
+        const shape = routeKey.replace(/\{[^}]*?(\+?)\}/g, '{$1}');
+        const first = seen.get(shape);
+        if (!first) {
+          seen.set(shape, { fn, at: `functions.${fn}.events[${i}]`, routeKey });
+          return;
+        }
+        const same = first.routeKey === routeKey ? `is already declared` : `conflicts with "${first.routeKey}" declared`;
+        ctx.addIssue({
+          code: 'custom',
+          path: ['functions', fn, 'events', i, 'http'],
+          input: routeKey,
+          message: `route "${routeKey}" ${same} by function "${first.fn}" (${first.at})`,
+        });
+      });
+    }
+  }, { when: () => true }))
+  .transform((raw): AppManifest => ({
+    app: raw.app,
+    functions: Object.fromEntries(
+      Object.entries(raw.functions).map(([name, { handler, ...fn }]) => [name, { name, ...handler, ...fn }]),
+    ),
+    api: { cors: raw.api?.cors, timeoutSeconds: raw.api?.timeout ?? LIMITS.API_TIMEOUT_SECONDS.default },
+  }));
+
+function asRecord(v: unknown): Record<string, unknown> | undefined {
+  return v !== null && typeof v === 'object' ? (v as Record<string, unknown>) : undefined;
+}

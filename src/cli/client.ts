@@ -1,0 +1,51 @@
+/** A small client of the control API, for the commands that talk to a running platform. */
+import type { LogRecord } from '../ports/executor.js';
+
+export interface InvokeOutput {
+  requestId: string;
+  result?: unknown;
+  error?: { type: string; message: string } | null;
+  logs: string;
+}
+
+export function controlClient(baseUrl: string) {
+  const base = baseUrl.replace(/\/+$/, '');
+
+  async function call(path: string, init?: RequestInit): Promise<Response> {
+    let res: Response;
+    try {
+      res = await fetch(`${base}/_nimbus${path}`, init);
+    } catch {
+      throw new Error(`cannot reach Nimbus at ${base} (is \`nimbus dev\` running? set --url or NIMBUS_URL)`);
+    }
+    if (!res.ok) {
+      const body = (await res.json().catch(() => ({}))) as { error?: { code?: string; message?: string } };
+      throw new Error(body.error?.message ?? `${res.status} ${res.statusText}`);
+    }
+    return res;
+  }
+
+  return {
+    async invoke(fn: string, payload: string, type: 'RequestResponse' | 'Event'): Promise<InvokeOutput> {
+      const res = await call(`/functions/${encodeURIComponent(fn)}/invoke?type=${type}`, { method: 'POST', body: payload });
+      return (await res.json()) as InvokeOutput;
+    },
+    async logs(fn: string | undefined, limit: number): Promise<LogRecord[]> {
+      const q = new URLSearchParams({ limit: String(limit), ...(fn ? { fn } : {}) });
+      const res = await call(`/logs?${q}`);
+      return ((await res.json()) as { records: LogRecord[] }).records;
+    },
+    /** Prints records until the platform goes away. */
+    async follow(fn: string | undefined, limit: number, onRecord: (r: LogRecord) => void): Promise<void> {
+      const q = new URLSearchParams({ limit: String(limit), follow: '1', ...(fn ? { fn } : {}) });
+      const res = await call(`/logs?${q}`);
+      const decoder = new TextDecoder();
+      let rest = '';
+      for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+        const lines = (rest + decoder.decode(chunk, { stream: true })).split('\n');
+        rest = lines.pop() ?? '';
+        for (const line of lines) if (line) onRecord(JSON.parse(line) as LogRecord);
+      }
+    },
+  };
+}

@@ -1,0 +1,67 @@
+/**
+ * The `nimbus` command. Thin: `dev` starts a platform in this process; the other commands talk to a
+ * running platform through its control API. Errors are one line, not a stack trace.
+ */
+import { readFile } from 'node:fs/promises';
+import { Command, Option } from 'commander';
+import { isPlatformError } from '../core/errors.js';
+import { controlClient } from './client.js';
+import { dev } from './dev.js';
+
+const program = new Command('nimbus')
+  .description('A serverless cloud you run yourself')
+  .showHelpAfterError()
+  .configureOutput({ outputError: (text, write) => write(text) });
+
+program
+  .command('dev')
+  .description('run the app in DIR on the embedded platform, rebuilding functions as their source changes')
+  .argument('[dir]', 'the app directory (holds nimbus.yaml)', '.')
+  .option('-p, --port <port>', 'port of the HTTP API, AWS endpoint and control API (0: any free port)')
+  .option('--host <host>', 'address to listen on')
+  .option('--no-watch', 'do not rebuild on changes')
+  .action(async (dir: string, opts: { port?: string; host?: string; watch: boolean }) => {
+    await dev({ appDir: dir, port: opts.port, host: opts.host, watch: opts.watch });
+  });
+
+const urlOption = new Option('--url <url>', 'the platform to talk to').env('NIMBUS_URL').default('http://127.0.0.1:4000');
+
+program
+  .command('invoke')
+  .description('invoke a function and print its result')
+  .argument('<function>', 'the function name')
+  .option('-d, --data <json>', 'the event as JSON, or @file to read it from a file', '{}')
+  .option('--async', 'invoke asynchronously (Event) and return at once')
+  .option('--logs', 'print the invocation log to stderr')
+  .addOption(urlOption)
+  .action(async (fn: string, opts: { data: string; async?: boolean; logs?: boolean; url: string }) => {
+    const payload = opts.data.startsWith('@') ? await readFile(opts.data.slice(1), 'utf8') : opts.data;
+    const out = await controlClient(opts.url).invoke(fn, payload, opts.async ? 'Event' : 'RequestResponse');
+    if (opts.logs && out.logs) process.stderr.write(out.logs);
+    if (opts.async) {
+      process.stdout.write(`${out.requestId}\n`);
+      return;
+    }
+    process.stdout.write(JSON.stringify(out.result, null, 2) + '\n');
+    if (out.error) process.exitCode = 1;
+  });
+
+program
+  .command('logs')
+  .description('print the logs of all functions or of one')
+  .argument('[function]', 'only this function')
+  .option('-f, --follow', 'keep printing new lines as they come')
+  .option('-n, --lines <n>', 'how many recent lines', '100')
+  .addOption(urlOption)
+  .action(async (fn: string | undefined, opts: { follow?: boolean; lines: string; url: string }) => {
+    const client = controlClient(opts.url);
+    const print = (r: { fn: string; message: string }) => process.stdout.write(fn ? `${r.message}\n` : `${r.fn}\t${r.message}\n`);
+    if (opts.follow) await client.follow(fn, Number(opts.lines), print);
+    else for (const r of await client.logs(fn, Number(opts.lines))) print(r);
+  });
+
+program.parseAsync().catch((err: unknown) => {
+  const message = isPlatformError(err) || err instanceof Error ? err.message : String(err);
+  process.stderr.write(`nimbus: ${message}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,66 @@
+/**
+ * Platform configuration: parsed once with zod, then frozen. The only reader of `process.env`
+ * (variables `NIMBUS_*`); command-line options win over the environment, which wins over defaults.
+ */
+import path from 'node:path';
+import { z } from 'zod';
+import { DEFAULT_ACCOUNT_ID, DEFAULT_REGION } from '../core/lambda.js';
+
+const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max);
+
+export const ConfigSchema = z.object({
+  /** The app: a directory holding nimbus.yaml. */
+  appDir: z.string().min(1),
+  /** Platform state (database, bundles, instances); default `<appDir>/.nimbus`. */
+  stateDir: z.string().min(1).optional(),
+  host: z.string().default('127.0.0.1'),
+  /** 0 picks a free port. */
+  port: int(0, 65535).default(4000),
+  region: z.string().default(DEFAULT_REGION),
+  accountId: z.string().regex(/^\d{12}$/).default(DEFAULT_ACCOUNT_ID),
+  /** Concurrent executions across all functions (Lambda's account concurrency is 1,000; one OS process each here). */
+  maxConcurrency: int(1).default(100),
+  /** An instance idle this long is stopped: scale to zero. */
+  idleTimeoutMs: int(100).default(5 * 60_000),
+  /** Pre-started empty instances per memory size in use. */
+  spares: int(0, 64).default(2),
+  logRetention: z
+    .object({ perFunction: int(100).default(10_000), maxAgeMs: int(60_000).default(7 * 24 * 3_600_000) })
+    .default({ perFunction: 10_000, maxAgeMs: 7 * 24 * 3_600_000 }),
+  /** Credentials handed to functions so that their AWS SDK clients reach this platform. */
+  accessKeyId: z.string().default('nimbus'),
+  secretAccessKey: z.string().default('nimbus'),
+  /** Rebuild and swap functions when their source changes. */
+  watch: z.boolean().default(false),
+});
+
+export type PlatformConfig = Readonly<z.infer<typeof ConfigSchema> & { stateDir: string }>;
+export type ConfigInput = z.input<typeof ConfigSchema>;
+
+const ENV: Record<string, keyof ConfigInput> = {
+  NIMBUS_HOST: 'host',
+  NIMBUS_PORT: 'port',
+  NIMBUS_REGION: 'region',
+  NIMBUS_ACCOUNT_ID: 'accountId',
+  NIMBUS_MAX_CONCURRENCY: 'maxConcurrency',
+  NIMBUS_IDLE_TIMEOUT_MS: 'idleTimeoutMs',
+  NIMBUS_SPARES: 'spares',
+  NIMBUS_STATE_DIR: 'stateDir',
+};
+
+/** Reads the configuration from `input` (command line), then `env`, then defaults. */
+export function loadConfig(input: Partial<ConfigInput> & { appDir: string }, env: NodeJS.ProcessEnv = process.env): PlatformConfig {
+  const fromEnv: Record<string, string> = {};
+  for (const [name, key] of Object.entries(ENV)) {
+    const v = env[name];
+    if (v !== undefined && v !== '') fromEnv[key] = v;
+  }
+  const defined = Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined));
+  const parsed = ConfigSchema.safeParse({ ...fromEnv, ...defined });
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(config)'}: ${i.message}`).join('; ');
+    throw new Error(`Invalid configuration: ${issues}`);
+  }
+  const appDir = path.resolve(parsed.data.appDir);
+  return Object.freeze({ ...parsed.data, appDir, stateDir: path.resolve(parsed.data.stateDir ?? path.join(appDir, '.nimbus')) });
+}

@@ -1,0 +1,55 @@
+/**
+ * The platform's closed set of error codes. Services throw `PlatformError`s with one of these codes;
+ * listeners map codes to HTTP status and wire format in one table each. `docs/errors.md` lists every
+ * code (a test keeps the two in sync).
+ */
+export const ERROR_CODES = {
+  MANIFEST_NOT_FOUND: { kind: 'user', summary: 'The app directory has no nimbus.yaml.' },
+  MANIFEST_INVALID: { kind: 'user', summary: 'nimbus.yaml does not match the manifest schema; the message names file, line, path and what was expected.' },
+  BUILD_FAILED: { kind: 'user', summary: 'esbuild could not bundle a function handler.' },
+  HANDLER_NOT_FOUND: { kind: 'user', summary: "A function's handler file or export does not exist." },
+  HANDLER_NOT_FUNCTION: { kind: 'user', summary: "A function's handler export is not a function." },
+  FUNCTION_NOT_FOUND: { kind: 'user', summary: 'No function of that name is deployed.' },
+  TOO_MANY_REQUESTS: { kind: 'user', summary: "The function's reserved concurrency or the platform's concurrency limit is reached." },
+  PAYLOAD_TOO_LARGE: { kind: 'user', summary: 'A request or invocation payload is over its limit.' },
+  INVALID_REQUEST: { kind: 'user', summary: 'A request body is malformed (for example, not JSON where JSON is required).' },
+  VALIDATION: { kind: 'user', summary: 'A request parameter is outside its allowed values.' },
+  UNKNOWN_OPERATION: { kind: 'user', summary: 'An AWS API request names no operation this platform serves.' },
+  INTEGRATION_TIMEOUT: { kind: 'user', summary: 'A function outlasted the HTTP API integration timeout.' },
+  INSTANCE_FAILED: { kind: 'system', summary: 'A function instance could not be started.' },
+  SHUTTING_DOWN: { kind: 'system', summary: 'The platform is stopping and takes no new work.' },
+  INTERNAL: { kind: 'system', summary: 'An unexpected platform fault.' },
+} as const satisfies Record<string, { kind: 'user' | 'system'; summary: string }>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+/** An error of the platform's own, recognised by `code` (also after crossing a process boundary). */
+export class PlatformError<C extends ErrorCode = ErrorCode> extends Error {
+  override readonly name = 'PlatformError';
+  readonly code: C;
+  readonly kind: 'user' | 'system';
+  readonly details: Readonly<Record<string, unknown>>;
+
+  constructor(code: C, message: string, details: Record<string, unknown> = {}, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+    this.kind = ERROR_CODES[code].kind;
+    this.details = details;
+  }
+
+  /** The shape errors travel in between processes. */
+  toJSON(): SerializedError {
+    return { name: this.name, code: this.code, message: this.message, stack: this.stack };
+  }
+}
+
+export interface SerializedError {
+  name: string;
+  code?: string;
+  message: string;
+  stack?: string | undefined;
+}
+
+export function isPlatformError<C extends ErrorCode>(err: unknown, code?: C): err is PlatformError<C> {
+  return err instanceof PlatformError && (code === undefined || err.code === code);
+}

@@ -1,0 +1,112 @@
+/**
+ * Nimbus's own control API under `/_nimbus/`: health, functions, invoke and logs (also streamed as
+ * NDJSON). The CLI and the console talk to the platform only through it.
+ */
+import { createReadStream } from 'node:fs';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { isPlatformError, type ErrorCode } from '../core/errors.js';
+import type { LogRecord } from '../ports/executor.js';
+import type { FunctionsService, InvocationType } from '../services/functions/index.js';
+import { readBody } from './body.js';
+
+export interface LogsReader {
+  query(q: { fn?: string; requestId?: string; since?: number; limit?: number }): Promise<readonly LogRecord[]>;
+  follow(q: { fn?: string }, onRecord: (record: LogRecord) => void): () => void;
+}
+
+export interface ControlOptions {
+  readonly app: () => string;
+  readonly functions: FunctionsService;
+  readonly logs: LogsReader;
+  readonly stats: () => unknown;
+}
+
+/** PlatformError code → HTTP status of the control API. */
+const STATUS: Partial<Record<ErrorCode, number>> = {
+  FUNCTION_NOT_FOUND: 404,
+  TOO_MANY_REQUESTS: 429,
+  PAYLOAD_TOO_LARGE: 413,
+  INVALID_REQUEST: 400,
+  VALIDATION: 400,
+  UNKNOWN_OPERATION: 404,
+  SHUTTING_DOWN: 503,
+};
+
+const MAX_INVOKE_BODY = 6 * 1024 * 1024 + 1024;
+
+export function controlHandler(options: ControlOptions) {
+  return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    try {
+      await route(options, req, res);
+    } catch (err) {
+      const status = isPlatformError(err) ? (STATUS[err.code] ?? 500) : 500;
+      const code = isPlatformError(err) ? err.code : 'INTERNAL';
+      const message = isPlatformError(err) || status < 500 ? (err as Error).message : 'Internal error';
+      send(res, status, { error: { code, message } });
+    }
+  };
+}
+
+async function route(options: ControlOptions, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const url = new URL(req.url ?? '/', 'http://local');
+  const parts = url.pathname.split('/').filter(Boolean).slice(1).map(decodeURIComponent);
+  const method = req.method ?? 'GET';
+  const [what, name, action] = parts;
+
+  if (what === 'health' && method === 'GET') {
+    return send(res, 200, { status: 'ok', app: options.app(), functions: options.functions.list().length });
+  }
+  if (what === 'functions' && method === 'GET' && name === undefined) {
+    return send(res, 200, {
+      functions: options.functions.list().map((f) => ({
+        name: f.name,
+        handler: f.handler,
+        runtime: f.runtime,
+        memory: f.memoryMb,
+        timeout: f.timeoutSeconds,
+        codeSha256: f.codeSha256,
+      })),
+      stats: options.stats(),
+    });
+  }
+  if (what === 'functions' && name && action === 'invoke' && method === 'POST') {
+    const body = await readBody(req, MAX_INVOKE_BODY);
+    const payload = body === 'too-large' ? 'x'.repeat(MAX_INVOKE_BODY) : body.toString('utf8');
+    const type = (url.searchParams.get('type') ?? 'RequestResponse') as InvocationType;
+    const out = await options.functions.invoke(name, { type, payload, tail: true });
+    return send(res, type === 'Event' ? 202 : 200, {
+      requestId: out.requestId,
+      ...(out.result ? { result: JSON.parse(out.result.payload) as unknown, error: out.result.error ?? null } : {}),
+      logs: out.logTail ?? '',
+    });
+  }
+  if (what === 'functions' && name && action === 'code' && method === 'GET') {
+    const fn = options.functions.get(name);
+    res.writeHead(200, { 'content-type': 'text/javascript; charset=utf-8' });
+    createReadStream(fn.bundlePath).pipe(res);
+    return;
+  }
+  if (what === 'logs' && method === 'GET') {
+    const fn = url.searchParams.get('fn') ?? undefined;
+    const requestId = url.searchParams.get('requestId') ?? undefined;
+    const since = url.searchParams.has('since') ? Number(url.searchParams.get('since')) : undefined;
+    const limit = url.searchParams.has('limit') ? Number(url.searchParams.get('limit')) : undefined;
+    const records = await options.logs.query({ fn, requestId, since, limit });
+    if (url.searchParams.get('follow') !== '1') return send(res, 200, { records });
+    return stream(options, res, records, fn);
+  }
+  send(res, 404, { error: { code: 'UNKNOWN_OPERATION', message: `No control operation ${method} ${url.pathname}` } });
+}
+
+function stream(options: ControlOptions, res: ServerResponse, backlog: readonly LogRecord[], fn: string | undefined): void {
+  res.writeHead(200, { 'content-type': 'application/x-ndjson', 'cache-control': 'no-store' });
+  for (const r of backlog) res.write(JSON.stringify(r) + '\n');
+  const stop = options.logs.follow({ fn }, (r) => res.write(JSON.stringify(r) + '\n'));
+  res.on('close', stop);
+}
+
+function send(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}

@@ -1,0 +1,88 @@
+/**
+ * The one listener: as one `AWS_ENDPOINT_URL` should, a single port serves
+ *   - AWS API calls: any request signed with Signature V4 (header or presigned query), routed by the
+ *     service named in its credential scope;
+ *   - `/_nimbus/…`: Nimbus's own control API;
+ *   - everything else: the app's HTTP API (the gateway).
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { credentialScope } from '../core/sigv4.js';
+import type { AwsRequest, AwsResponse } from '../aws/types.js';
+import { readBody } from './body.js';
+
+export type AwsHandler = (req: AwsRequest) => Promise<AwsResponse>;
+export type NodeHandler = (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
+
+export interface ListenerOptions {
+  /** AWS protocol adapters by the service name of the credential scope (`lambda`, `s3`, …). */
+  readonly aws: Readonly<Record<string, AwsHandler>>;
+  readonly control: NodeHandler;
+  readonly api: NodeHandler;
+  /** Largest AWS API request body read. */
+  readonly maxAwsBodyBytes: number;
+}
+
+const CONTROL_PREFIX = '/_nimbus/';
+
+export function createListener(options: ListenerOptions): Server {
+  const server = createServer((req, res) => {
+    void dispatch(options, req, res).catch((err: unknown) => {
+      // A fault of the platform itself: answer, never crash the listener.
+      if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ message: 'Internal Server Error' }));
+      process.emitWarning(`request failed: ${(err as Error).stack ?? String(err)}`);
+    });
+  });
+  server.keepAliveTimeout = 65_000;
+  return server;
+}
+
+async function dispatch(options: ListenerOptions, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const url = req.url ?? '/';
+  const q = url.indexOf('?');
+  const query = q < 0 ? '' : url.slice(q + 1);
+  const auth = req.headers.authorization;
+  const scope = auth?.startsWith('AWS4-') || query.includes('X-Amz-Credential=') ? credentialScope(auth, query) : undefined;
+  if (scope) return serveAws(options, scope.service, req, res, url, query);
+  if (url.startsWith(CONTROL_PREFIX) || url === '/_nimbus') return options.control(req, res);
+  return options.api(req, res);
+}
+
+async function serveAws(options: ListenerOptions, service: string, req: IncomingMessage, res: ServerResponse, url: string, query: string): Promise<void> {
+  const handler = options.aws[service];
+  if (!handler) {
+    res.writeHead(400, { 'content-type': 'application/json', 'x-amzn-errortype': 'UnknownServiceException' });
+    res.end(JSON.stringify({ message: `Service '${service}' is not served by this Nimbus (served: ${Object.keys(options.aws).join(', ')})` }));
+    return;
+  }
+  const body = await readBody(req, options.maxAwsBodyBytes);
+  if (body === 'too-large') {
+    res.writeHead(413, { 'content-type': 'application/json', 'x-amzn-errortype': 'RequestTooLargeException', connection: 'close' });
+    res.end(JSON.stringify({ Type: 'User', message: `Request must be smaller than ${options.maxAwsBodyBytes} bytes` }));
+    return;
+  }
+  const q = url.indexOf('?');
+  const out = await handler({
+    method: req.method ?? 'GET',
+    path: q < 0 ? url : url.slice(0, q),
+    query: new URLSearchParams(query),
+    headers: req.headers as Record<string, string | undefined>,
+    body,
+  });
+  res.writeHead(out.status, { ...out.headers, 'content-length': Buffer.byteLength(out.body) });
+  res.end(out.body);
+}
+
+/** Listens and resolves with the base URL. */
+export function listen(server: Server, host: string, port: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      const addr = server.address() as AddressInfo;
+      const h = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+      resolve(`http://${h}:${addr.port}`);
+    });
+  });
+}

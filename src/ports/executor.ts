@@ -1,0 +1,76 @@
+/**
+ * Runs function code. An executor keeps instances of each deployed function (one request at a time
+ * per instance), scales them out on demand up to the function's reserved concurrency and its own
+ * platform-wide limit, kills an invocation at its timeout, and reaps idle instances.
+ */
+export interface FunctionSpec {
+  /** The function's name in the app manifest. */
+  readonly name: string;
+  /** `path/to/file.exportName`, as written in the manifest (for messages). */
+  readonly handler: string;
+  /** Absolute path of the bundled handler (ESM, `.mjs`), with its source map beside it (`.map`). */
+  readonly bundlePath: string;
+  /** The export of the bundle to call. */
+  readonly exportName: string;
+  /** Identifies the code: instances of an older version finish their request and retire. */
+  readonly codeSha256: string;
+  readonly runtime: string;
+  readonly memoryMb: number;
+  readonly timeoutSeconds: number;
+  readonly environment: Readonly<Record<string, string>>;
+  readonly reservedConcurrency?: number | undefined;
+  readonly provisionedConcurrency?: number | undefined;
+}
+
+export interface InvokeOptions {
+  readonly requestId: string;
+  /** The event as JSON text (Lambda's payload bytes: passed through unparsed where possible). */
+  readonly payload: string;
+  /** Lambda's client context (mobile SDKs), if the caller gave one. */
+  readonly clientContext?: unknown;
+}
+
+/** What a function did. A function error is a result, not a thrown error. */
+export interface InvokeResult {
+  readonly requestId: string;
+  /**
+   * JSON text of the handler's return value (`null` when it returned nothing), or of Lambda's
+   * `{errorType, errorMessage, trace}` when `error` is set.
+   */
+  readonly payload: string;
+  /** Set when the function failed: `Unhandled` as Lambda's `X-Amz-Function-Error`. */
+  readonly error?: { readonly type: string; readonly message: string } | undefined;
+  readonly durationMs: number;
+  readonly billedDurationMs: number;
+  readonly maxMemoryUsedMb: number;
+  /** Set on the first invocation of an instance. */
+  readonly initDurationMs?: number | undefined;
+  readonly timedOut?: boolean | undefined;
+}
+
+/** One line of a function's log: runtime lines (START/END/REPORT) and the function's own output. */
+export interface LogRecord {
+  readonly fn: string;
+  readonly requestId: string | null;
+  readonly time: number;
+  readonly stream: 'runtime' | 'stdout' | 'stderr';
+  readonly message: string;
+}
+
+export interface ExecutorStats {
+  readonly functions: Readonly<Record<string, { readonly busy: number; readonly idle: number }>>;
+  readonly spares: number;
+}
+
+export interface Executor {
+  /** Makes `specs` the deployed set: new code is swapped in; removed functions drain and stop. */
+  deploy(specs: readonly FunctionSpec[]): Promise<void>;
+  /**
+   * Runs one invocation. Rejects with `PlatformError` `FUNCTION_NOT_FOUND`, `TOO_MANY_REQUESTS`
+   * (throttled) or `INSTANCE_FAILED`; everything the function itself does is in the result.
+   */
+  invoke(name: string, options: InvokeOptions): Promise<InvokeResult>;
+  stats(): ExecutorStats;
+  /** Stops every instance; invocations in flight are failed. */
+  close(): Promise<void>;
+}

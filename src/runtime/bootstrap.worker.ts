@@ -1,0 +1,199 @@
+/**
+ * The code that runs inside a function instance: a Node process started empty (before any function
+ * is known, so that a cold start costs only the handler's import), then handed one function by a
+ * `load` message and sent `invoke` messages, one at a time. It follows the Lambda Node.js runtime:
+ * `async (event, context)` or callback handlers, console output tagged with the request id, and
+ * Lambda's error objects. The platform enforces timeouts and memory from outside.
+ */
+import { format } from 'node:util';
+import { pathToFileURL } from 'node:url';
+import { performance } from 'node:perf_hooks';
+import type { FromInstance, Invoke, LambdaErrorObject, LoadFunction, ToInstance } from './protocol.js';
+import { LAMBDA_LIMITS } from '../core/lambda.js';
+
+const send = (msg: FromInstance): void => {
+  process.send?.(msg);
+};
+
+type Handler = (event: unknown, context: object, callback?: (err?: unknown, result?: unknown) => void) => unknown;
+
+let fn: LoadFunction | undefined;
+let handler: Handler | undefined;
+let loading: Promise<void> = Promise.resolve();
+let current: Invoke | undefined;
+let invocationFailed: ((err: unknown, kind: 'uncaught' | 'rejection') => void) | undefined;
+
+function toErrorObject(err: unknown): LambdaErrorObject {
+  if (err instanceof Error) {
+    const errorType = err.name === 'Error' && err.constructor?.name && err.constructor.name !== 'Error' ? err.constructor.name : err.name;
+    return { errorType, errorMessage: err.message, trace: (err.stack ?? '').split('\n') };
+  }
+  // Lambda reports a thrown non-Error by its type, with its string form as message.
+  return { errorType: typeof err, errorMessage: typeof err === 'string' ? err : format(err), trace: [] };
+}
+
+const LEVELS = [
+  ['log', 'INFO'],
+  ['info', 'INFO'],
+  ['warn', 'WARN'],
+  ['error', 'ERROR'],
+  ['debug', 'DEBUG'],
+  ['trace', 'TRACE'],
+] as const;
+
+// Lambda's Node runtime prefixes every console line with time, request id and level. Lines go over
+// the IPC channel rather than stdout so that they stay ordered with the invocation's result.
+for (const [method, level] of LEVELS) {
+  console[method] = (...args: unknown[]) => {
+    const requestId = current?.requestId ?? null;
+    send({ type: 'log', requestId, line: `${new Date().toISOString()}\t${requestId ?? 'undefined'}\t${level}\t${format(...args)}` });
+  };
+}
+
+function handlerFrom(mod: Record<string, unknown>, exportName: string): unknown {
+  if (typeof mod[exportName] === 'function') return mod[exportName];
+  // A CommonJS handler bundled as ESM exposes its `module.exports` as the default export.
+  const cjs = mod.default as Record<string, unknown> | undefined;
+  return cjs && typeof cjs === 'object' ? cjs[exportName] : mod[exportName];
+}
+
+async function load(msg: LoadFunction): Promise<void> {
+  fn = msg;
+  Object.assign(process.env, msg.env);
+  const started = performance.now();
+  try {
+    const mod = (await import(pathToFileURL(msg.bundlePath).href)) as Record<string, unknown>;
+    const found = handlerFrom(mod, msg.exportName);
+    if (typeof found !== 'function') {
+      send({
+        type: 'init-failed',
+        error: { errorType: 'Runtime.HandlerNotFound', errorMessage: `${msg.handler} is undefined or not exported`, trace: [] },
+      });
+      return;
+    }
+    handler = found as Handler;
+    send({ type: 'loaded', initDurationMs: performance.now() - started });
+  } catch (err) {
+    const error = toErrorObject(err);
+    if (err instanceof SyntaxError) error.errorType = 'Runtime.UserCodeSyntaxError';
+    send({ type: 'init-failed', error });
+  }
+}
+
+function contextFor(msg: Invoke, f: LoadFunction): object {
+  return {
+    callbackWaitsForEmptyEventLoop: true,
+    functionName: f.functionName,
+    functionVersion: '$LATEST',
+    invokedFunctionArn: f.functionArn,
+    memoryLimitInMB: String(f.memoryMb),
+    awsRequestId: msg.requestId,
+    logGroupName: f.env.AWS_LAMBDA_LOG_GROUP_NAME,
+    logStreamName: f.env.AWS_LAMBDA_LOG_STREAM_NAME,
+    clientContext: msg.clientContext,
+    identity: undefined,
+    getRemainingTimeInMillis: () => Math.max(0, msg.deadline - Date.now()),
+    // Lambda's deprecated context.done/succeed/fail, still used by older handlers.
+    done: (err?: unknown, result?: unknown) => invocationCallback?.(err, result),
+    succeed: (result?: unknown) => invocationCallback?.(null, result),
+    fail: (err?: unknown) => invocationCallback?.(err ?? 'handled'),
+  };
+}
+
+let invocationCallback: ((err?: unknown, result?: unknown) => void) | undefined;
+
+async function invoke(msg: Invoke): Promise<void> {
+  await loading;
+  const f = fn;
+  const h = handler;
+  if (!f || !h) return; // the platform has the init failure and replaces this instance
+  current = msg;
+  const started = performance.now();
+  let settled = false;
+
+  const finish = (err: unknown, result: unknown, fatal = false): void => {
+    if (settled) return;
+    settled = true;
+    invocationCallback = undefined;
+    invocationFailed = undefined;
+    const durationMs = performance.now() - started;
+    const maxRssKb = process.resourceUsage().maxRSS;
+    current = undefined;
+    if (err !== null && err !== undefined) {
+      send({ type: 'failure', requestId: msg.requestId, error: toErrorObject(err), durationMs, maxRssKb, fatal });
+      return;
+    }
+    let payload: string;
+    try {
+      payload = result === undefined ? 'null' : (JSON.stringify(result) ?? 'null');
+    } catch (e) {
+      const error = { errorType: 'Runtime.MarshalError', errorMessage: `Unable to stringify response body: ${(e as Error).message}`, trace: [] };
+      send({ type: 'failure', requestId: msg.requestId, error, durationMs, maxRssKb, fatal: false });
+      return;
+    }
+    if (payload.length > LAMBDA_LIMITS.MAX_SYNC_RESPONSE_BYTES && Buffer.byteLength(payload) > LAMBDA_LIMITS.MAX_SYNC_RESPONSE_BYTES) {
+      const error = {
+        errorType: 'Function.ResponseSizeTooLarge',
+        errorMessage: `Response payload size exceeded maximum allowed payload size (${LAMBDA_LIMITS.MAX_SYNC_RESPONSE_BYTES} bytes).`,
+        trace: [],
+      };
+      send({ type: 'failure', requestId: msg.requestId, error, durationMs, maxRssKb, fatal: false });
+      return;
+    }
+    send({ type: 'result', requestId: msg.requestId, payload, durationMs, maxRssKb });
+  };
+
+  const context = contextFor(msg, f) as { callbackWaitsForEmptyEventLoop: boolean };
+  const callback = (err?: unknown, result?: unknown): void => {
+    if (!context.callbackWaitsForEmptyEventLoop) return finish(err ?? null, result);
+    // Lambda answers a callback only once the event loop is empty; the IPC channel must not count.
+    process.channel?.unref();
+    process.once('beforeExit', () => {
+      process.channel?.ref();
+      finish(err ?? null, result);
+    });
+  };
+  invocationCallback = callback;
+  invocationFailed = (err, kind) => {
+    if (kind === 'rejection') {
+      const reason = err instanceof Error ? err : new Error(String(err));
+      const error = new Error(`${reason.name}: ${reason.message}`);
+      error.name = 'Runtime.UnhandledPromiseRejection';
+      error.stack = reason.stack ?? error.stack;
+      finish(error, undefined, true);
+    } else {
+      finish(err, undefined, true);
+    }
+  };
+
+  try {
+    const payload: unknown = JSON.parse(msg.payload);
+    const returned = h.length >= 3 ? h(payload, context, callback) : h(payload, context);
+    if (returned && typeof (returned as Promise<unknown>).then === 'function') {
+      finish(null, await returned);
+    } else if (h.length < 3) {
+      finish(null, returned);
+    }
+  } catch (err) {
+    finish(err, undefined);
+  }
+}
+
+process.on('message', (msg: ToInstance) => {
+  if (msg.type === 'load') loading = load(msg);
+  else void invoke(msg);
+});
+
+// An error that escapes the handler fails the invocation; the process then exits and the platform
+// starts a fresh instance, as Lambda's runtime does (exit code 129).
+const fatal = (kind: 'uncaught' | 'rejection') => (err: unknown) => {
+  if (invocationFailed) invocationFailed(err, kind);
+  else send({ type: 'log', requestId: null, line: `${new Date().toISOString()}\tundefined\tERROR\t${kind === 'rejection' ? 'Unhandled Promise Rejection' : 'Uncaught Exception'}\t${format(err)}` });
+  process.exitCode = 129;
+  // Let the IPC message drain before exiting.
+  setImmediate(() => process.exit(129));
+};
+process.on('uncaughtException', fatal('uncaught'));
+process.on('unhandledRejection', fatal('rejection'));
+
+send({ type: 'ready' });

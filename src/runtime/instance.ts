@@ -1,0 +1,290 @@
+/**
+ * One function instance: an OS process running `bootstrap.worker.mjs` under Node's permission model.
+ * It may read only the bootstrap and its own code directory, and write only its own temporary
+ * directory. It starts empty (a spare) and is handed one function for its whole life.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { link, copyFile, rm } from 'node:fs/promises';
+import { mkdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import type { FromInstance, LambdaErrorObject, ToInstance } from './protocol.js';
+
+export type Outcome =
+  | { kind: 'result'; payload: string; durationMs: number; maxRssKb: number }
+  | { kind: 'failure'; error: LambdaErrorObject; durationMs: number; maxRssKb: number; fatal: boolean }
+  | { kind: 'timeout'; durationMs: number; rssBytes: number | undefined }
+  | { kind: 'exit'; how: string; outOfMemory: boolean; durationMs: number };
+
+export type LoadOutcome = { ok: true; initDurationMs: number } | { ok: false; error: LambdaErrorObject };
+
+export interface InstanceOptions {
+  readonly id: string;
+  readonly memoryMb: number;
+  readonly bootstrapPath: string;
+  /** This instance's own directory; `code/` and `tmp/` are made below it. */
+  readonly dir: string;
+  /** Output lines outside the IPC channel (raw stdout/stderr writes) and console lines. */
+  readonly onOutput: (instance: Instance, stream: 'stdout' | 'stderr', requestId: string | null, line: string) => void;
+  readonly onExit: (instance: Instance) => void;
+}
+
+/** Heap share of the memory setting: the rest is left to buffers, code and the runtime itself. */
+const HEAP_SHARE = 0.85;
+/** Lambda gives the init phase 10 s (https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html). */
+export const INIT_TIMEOUT_MS = 10_000;
+const STDERR_TAIL = 4096;
+const LAMBDA_PATH = '/usr/local/bin:/usr/bin/:/bin:/opt/bin';
+
+interface Pending {
+  requestId: string;
+  started: number;
+  timer: NodeJS.Timeout;
+  resolve: (o: Outcome) => void;
+}
+
+export class Instance {
+  readonly id: string;
+  readonly memoryMb: number;
+  readonly codeDir: string;
+  readonly tmpDir: string;
+  readonly ready: Promise<void>;
+  /** The function this instance was given, and the version of its code. */
+  functionName: string | undefined;
+  codeSha256: string | undefined;
+  lastUsed = 0;
+  invocations = 0;
+  /** The process booted (sent `ready`). */
+  booted = false;
+  dead = false;
+  /** Set by the memory watch before it kills the process. */
+  outOfMemory = false;
+  private readonly child: ChildProcess;
+  private readonly options: InstanceOptions;
+  private pending: Pending | undefined;
+  private loadWaiter: ((o: LoadOutcome) => void) | undefined;
+  private stderrTail = '';
+
+  constructor(options: InstanceOptions) {
+    this.options = options;
+    this.id = options.id;
+    this.memoryMb = options.memoryMb;
+    this.codeDir = path.join(options.dir, 'code');
+    this.tmpDir = path.join(options.dir, 'tmp');
+    let readyResolve!: () => void;
+    let readyReject!: (e: Error) => void;
+    this.ready = new Promise((res, rej) => ((readyResolve = res), (readyReject = rej)));
+    this.ready.catch(() => undefined);
+    // The directories must exist before the process starts: it may not create them itself.
+    mkdirSync(this.codeDir, { recursive: true });
+    mkdirSync(this.tmpDir, { recursive: true });
+    const heapMb = Math.max(16, Math.floor(options.memoryMb * HEAP_SHARE));
+    this.child = spawn(
+      process.execPath,
+      [
+        '--experimental-permission',
+        `--allow-fs-read=${options.bootstrapPath}`,
+        `--allow-fs-read=${this.codeDir}/`,
+        `--allow-fs-read=${this.tmpDir}/`,
+        `--allow-fs-write=${this.tmpDir}/`,
+        '--disable-warning=ExperimentalWarning',
+        '--enable-source-maps',
+        `--max-old-space-size=${heapMb}`,
+        // A small young generation keeps an idle instance's footprint low.
+        '--max-semi-space-size=2',
+        options.bootstrapPath,
+      ],
+      {
+        stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+        // Nothing of the platform's own environment leaks in; the function's is set at load.
+        env: { PATH: LAMBDA_PATH, TMPDIR: this.tmpDir, LANG: 'en_US.UTF-8', TZ: ':UTC' },
+        cwd: options.dir,
+      },
+    );
+    this.child.on('message', (msg: FromInstance) => {
+      if (msg.type === 'ready') {
+        this.booted = true;
+        readyResolve();
+      }
+      else this.onMessage(msg);
+    });
+    this.child.on('error', (err) => readyReject(err));
+    // 'close', not 'exit': stderr must be read to its end to tell an out-of-memory abort.
+    this.child.on('close', (code, signal) => {
+      readyReject(new Error(`instance exited before it was ready (${signal ? `signal ${signal}` : `code ${code}`})`));
+      this.onChildExit(code, signal);
+    });
+    this.pipeLines('stdout');
+    this.pipeLines('stderr');
+  }
+
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
+  get busy(): boolean {
+    return this.pending !== undefined;
+  }
+
+  get currentRequestId(): string | null {
+    return this.pending?.requestId ?? null;
+  }
+
+  /** Hands this spare its function: the bundle is linked into its code directory and imported. */
+  async load(fn: {
+    functionName: string;
+    codeSha256: string;
+    bundlePath: string;
+    exportName: string;
+    handler: string;
+    functionArn: string;
+    env: Record<string, string>;
+  }): Promise<LoadOutcome> {
+    this.functionName = fn.functionName;
+    this.codeSha256 = fn.codeSha256;
+    const target = path.join(this.codeDir, 'index.mjs');
+    await linkOrCopy(fn.bundlePath, target);
+    await linkOrCopy(`${fn.bundlePath}.map`, `${target}.map`).catch(() => undefined);
+    await this.ready;
+    const outcome = new Promise<LoadOutcome>((resolve) => {
+      const timer = setTimeout(() => {
+        this.kill();
+        resolve({ ok: false, error: { errorType: 'Runtime.InitTimeout', errorMessage: `Init phase did not finish within ${INIT_TIMEOUT_MS / 1000} seconds` } });
+      }, INIT_TIMEOUT_MS);
+      this.loadWaiter = (o) => {
+        clearTimeout(timer);
+        resolve(o);
+      };
+    });
+    this.send({
+      type: 'load',
+      functionName: fn.functionName,
+      bundlePath: target,
+      exportName: fn.exportName,
+      handler: fn.handler,
+      functionArn: fn.functionArn,
+      memoryMb: this.memoryMb,
+      env: fn.env,
+    });
+    return outcome;
+  }
+
+  /** Runs one invocation; at `timeoutMs` the process is killed. Never rejects. */
+  invoke(requestId: string, payload: string, timeoutMs: number, clientContext?: unknown): Promise<Outcome> {
+    if (this.dead) return Promise.resolve({ kind: 'exit', how: 'instance stopped', outOfMemory: false, durationMs: 0 });
+    const started = performance.now();
+    return new Promise<Outcome>((resolve) => {
+      const timer = setTimeout(() => {
+        this.settle({ kind: 'timeout', durationMs: performance.now() - started, rssBytes: this.rssBytes() });
+        this.kill();
+      }, timeoutMs);
+      this.pending = { requestId, started, timer, resolve };
+      this.send({ type: 'invoke', requestId, payload, deadline: Date.now() + timeoutMs, clientContext });
+    });
+  }
+
+  /** Resident set size in bytes, read from /proc (Linux); undefined where unavailable. */
+  rssBytes(): number | undefined {
+    if (this.child.pid === undefined) return undefined;
+    try {
+      const statm = readFileSync(`/proc/${this.child.pid}/statm`, 'latin1');
+      return Number(statm.split(' ')[1]) * 4096;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Elapsed ms of the invocation in flight, if any. */
+  busyFor(now: number): number {
+    return this.pending ? now - this.pending.started : 0;
+  }
+
+  kill(): void {
+    if (!this.dead && this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGKILL');
+  }
+
+  async dispose(): Promise<void> {
+    this.kill();
+    await rm(path.dirname(this.codeDir), { recursive: true, force: true }).catch(() => undefined);
+  }
+
+  private send(msg: ToInstance): void {
+    if (!this.child.connected) return;
+    this.child.send(msg);
+  }
+
+  private settle(outcome: Outcome): void {
+    const p = this.pending;
+    if (!p) return;
+    clearTimeout(p.timer);
+    this.pending = undefined;
+    p.resolve(outcome);
+  }
+
+  private onMessage(msg: FromInstance): void {
+    switch (msg.type) {
+      case 'log':
+        this.options.onOutput(this, 'stdout', msg.requestId, msg.line);
+        return;
+      case 'loaded':
+        this.loadWaiter?.({ ok: true, initDurationMs: msg.initDurationMs });
+        this.loadWaiter = undefined;
+        return;
+      case 'init-failed':
+        this.loadWaiter?.({ ok: false, error: msg.error });
+        this.loadWaiter = undefined;
+        return;
+      case 'result':
+        if (this.pending?.requestId === msg.requestId) {
+          this.settle({ kind: 'result', payload: msg.payload, durationMs: msg.durationMs, maxRssKb: msg.maxRssKb });
+        }
+        return;
+      case 'failure':
+        if (this.pending?.requestId === msg.requestId) {
+          this.settle({ kind: 'failure', error: msg.error, durationMs: msg.durationMs, maxRssKb: msg.maxRssKb, fatal: msg.fatal });
+        }
+        return;
+      case 'ready':
+        return;
+    }
+  }
+
+  private onChildExit(code: number | null, signal: NodeJS.Signals | null): void {
+    this.dead = true;
+    const outOfMemory = this.outOfMemory || /heap out of memory|Reached heap limit/.test(this.stderrTail);
+    const how = signal === 'SIGKILL' ? 'signal: killed' : signal ? `signal: ${signal.toLowerCase()}` : `exit status ${code ?? 0}`;
+    const started = this.pending?.started ?? performance.now();
+    this.settle({ kind: 'exit', how, outOfMemory, durationMs: performance.now() - started });
+    this.loadWaiter?.({
+      ok: false,
+      error: { errorType: outOfMemory ? 'Runtime.OutOfMemory' : 'Runtime.ExitError', errorMessage: `Runtime exited during init: ${how}` },
+    });
+    this.loadWaiter = undefined;
+    this.options.onExit(this);
+  }
+
+  private pipeLines(stream: 'stdout' | 'stderr'): void {
+    const readable = this.child[stream];
+    if (!readable) return;
+    readable.setEncoding('utf8');
+    let rest = '';
+    readable.on('data', (chunk: string) => {
+      if (stream === 'stderr') this.stderrTail = (this.stderrTail + chunk).slice(-STDERR_TAIL);
+      const lines = (rest + chunk).split('\n');
+      rest = lines.pop() ?? '';
+      for (const line of lines) this.options.onOutput(this, stream, this.currentRequestId, line);
+    });
+    readable.on('end', () => {
+      if (rest) this.options.onOutput(this, stream, this.currentRequestId, rest);
+    });
+  }
+}
+
+async function linkOrCopy(from: string, to: string): Promise<void> {
+  await rm(to, { force: true });
+  try {
+    await link(from, to);
+  } catch {
+    // Another file system (EXDEV) or no hard links: a copy serves as well.
+    await copyFile(from, to);
+  }
+}

@@ -1,0 +1,176 @@
+/**
+ * The `Executor` of the embedded platform: function instances as OS processes on this machine.
+ * Lambda's scaling model: an instance serves one request at a time; a request that finds no idle
+ * instance starts one (from a pre-started spare) unless the function's reserved concurrency or the
+ * platform's limit is reached, in which case it is throttled.
+ */
+import { rm } from 'node:fs/promises';
+import { PlatformError } from '../core/errors.js';
+import { functionArn } from '../core/lambda.js';
+import type { Clock } from '../ports/clock.js';
+import type { Executor, ExecutorStats, FunctionSpec, InvokeOptions, InvokeResult, LogRecord } from '../ports/executor.js';
+import { functionEnvironment, type PlatformIdentity } from './environment.js';
+import { FunctionPool } from './function-pool.js';
+import type { Instance } from './instance.js';
+import { Spares } from './spares.js';
+
+export interface ProcessExecutorOptions {
+  /** Directory for instance code and temporary directories (emptied on start and close). */
+  readonly dir: string;
+  readonly bootstrapPath: string;
+  readonly clock: Clock;
+  readonly identity: PlatformIdentity;
+  readonly onLog: (record: LogRecord) => void;
+  /** Concurrent executions across all functions (Lambda's account concurrency). */
+  readonly maxConcurrency: number;
+  /** An instance idle this long is stopped (scale to zero); provisioned ones stay. */
+  readonly idleTimeoutMs: number;
+  /** Pre-started empty instances kept per memory size. */
+  readonly sparesPerMemorySize: number;
+}
+
+/** How often busy instances' memory is read. */
+const MEMORY_WATCH_MS = 50;
+
+export class ProcessExecutor implements Executor {
+  private readonly options: ProcessExecutorOptions;
+  private readonly spares: Spares;
+  private readonly pools = new Map<string, FunctionPool>();
+  private readonly owners = new Map<Instance, FunctionPool>();
+  private readonly memoryWatch: NodeJS.Timeout;
+  private cancelReap: (() => void) | undefined;
+  private closed = false;
+  /** Executions in flight across all functions. */
+  active = 0;
+
+  constructor(options: ProcessExecutorOptions) {
+    this.options = options;
+    this.spares = new Spares({
+      dir: options.dir,
+      bootstrapPath: options.bootstrapPath,
+      perMemorySize: options.sparesPerMemorySize,
+      onOutput: (instance, stream, requestId, line) => {
+        const fn = instance.functionName;
+        if (fn) options.onLog({ fn, requestId, time: options.clock.now(), stream, message: line });
+      },
+      onExit: (instance) => {
+        const pool = this.owners.get(instance);
+        if (pool) {
+          this.owners.delete(instance);
+          pool.remove(instance);
+        } else {
+          this.spares.forget(instance);
+        }
+        void instance.dispose();
+      },
+    });
+    this.memoryWatch = setInterval(() => this.watchMemory(), MEMORY_WATCH_MS);
+    this.memoryWatch.unref();
+    this.scheduleReap();
+  }
+
+  async deploy(specs: readonly FunctionSpec[]): Promise<void> {
+    if (this.closed) throw new PlatformError('SHUTTING_DOWN', 'The platform is stopping');
+    const names = new Set(specs.map((s) => s.name));
+    for (const [name, pool] of this.pools) {
+      if (names.has(name)) continue;
+      this.pools.delete(name);
+      pool.retire();
+    }
+    this.spares.use(specs.map((s) => s.memoryMb));
+    for (const spec of specs) {
+      const pool = this.pools.get(spec.name);
+      if (pool) pool.update(spec);
+      else this.pools.set(spec.name, this.newPool(spec));
+    }
+    await Promise.all([...this.pools.values()].map((p) => p.provision()));
+  }
+
+  async invoke(name: string, options: InvokeOptions): Promise<InvokeResult> {
+    const pool = this.pools.get(name);
+    if (!pool || this.closed) {
+      if (this.closed) throw new PlatformError('SHUTTING_DOWN', 'The platform is stopping');
+      throw new PlatformError('FUNCTION_NOT_FOUND', `Function not found: ${functionArn(name, this.options.identity.region, this.options.identity.accountId)}`, { name });
+    }
+    if (this.active >= this.options.maxConcurrency) {
+      throw new PlatformError('TOO_MANY_REQUESTS', 'Rate Exceeded.', { reason: 'ConcurrentInvocationLimitExceeded' });
+    }
+    this.active++;
+    try {
+      return await pool.invoke(options);
+    } finally {
+      this.active--;
+    }
+  }
+
+  stats(): ExecutorStats {
+    const functions: Record<string, { busy: number; idle: number }> = {};
+    for (const [name, pool] of this.pools) functions[name] = pool.counts();
+    return { functions, spares: this.spares.count };
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    clearInterval(this.memoryWatch);
+    this.cancelReap?.();
+    const instances = [...this.owners.keys()];
+    this.owners.clear();
+    for (const pool of this.pools.values()) pool.retire();
+    this.pools.clear();
+    await Promise.all([this.spares.close(), ...instances.map((i) => i.dispose())]);
+    await rm(this.options.dir, { recursive: true, force: true }).catch(() => undefined);
+  }
+
+  private newPool(spec: FunctionSpec): FunctionPool {
+    const { clock, identity, onLog } = this.options;
+    const pool: FunctionPool = new FunctionPool(spec, {
+      clock,
+      region: identity.region,
+      accountId: identity.accountId,
+      log: (requestId, message) => onLog({ fn: pool.spec.name, requestId, time: clock.now(), stream: 'runtime', message }),
+      acquireInstance: async (s) => {
+        const instance = await this.spares.take(s.memoryMb);
+        this.owners.set(instance, pool);
+        const env = functionEnvironment(s, identity, instance);
+        const outcome = await instance.load({
+          functionName: s.name,
+          codeSha256: s.codeSha256,
+          bundlePath: s.bundlePath,
+          exportName: s.exportName,
+          handler: s.handler,
+          functionArn: functionArn(s.name, identity.region, identity.accountId),
+          env,
+        });
+        return { instance, outcome };
+      },
+    });
+    return pool;
+  }
+
+  private watchMemory(): void {
+    const now = performance.now();
+    for (const instance of this.owners.keys()) {
+      // Short invocations are covered by the instance's own maxRSS report.
+      if (instance.busyFor(now) < MEMORY_WATCH_MS) continue;
+      const rss = instance.rssBytes();
+      if (rss !== undefined && rss > instance.memoryMb * 1024 * 1024) {
+        instance.outOfMemory = true;
+        instance.kill();
+      }
+    }
+  }
+
+  private scheduleReap(): void {
+    const every = Math.max(100, Math.min(this.options.idleTimeoutMs / 2, 30_000));
+    this.cancelReap = this.options.clock.setTimer(every, () => {
+      const cutoff = this.options.clock.now() - this.options.idleTimeoutMs;
+      for (const pool of this.pools.values()) {
+        for (const instance of pool.reapIdle(cutoff)) {
+          this.owners.delete(instance);
+          void instance.dispose();
+        }
+      }
+      if (!this.closed) this.scheduleReap();
+    });
+  }
+}

@@ -1,0 +1,2 @@
+export { FunctionsService, INVOCATION_TYPES } from './service.js';
+export type { DeployedFunction, FunctionInfo, FunctionsServiceDeps, InvocationType, InvokeRequest, InvokeResponse } from './service.js';

@@ -1,0 +1,139 @@
+/**
+ * Functions: the deployed set, their configuration, and invocation in Lambda's three types
+ * (`RequestResponse`, `Event`, `DryRun`). Runs code only through the `Executor` port.
+ */
+import { PlatformError } from '../../core/errors.js';
+import { LAMBDA_LIMITS, functionArn } from '../../core/lambda.js';
+import type { Clock } from '../../ports/clock.js';
+import type { Executor, FunctionSpec, InvokeResult, LogRecord } from '../../ports/executor.js';
+
+export interface DeployedFunction extends FunctionSpec {
+  /** Bundle size in bytes, Lambda's `CodeSize`. */
+  readonly codeSize: number;
+  readonly lastModified: number;
+}
+
+export interface FunctionInfo extends DeployedFunction {
+  readonly arn: string;
+}
+
+export const INVOCATION_TYPES = ['RequestResponse', 'Event', 'DryRun'] as const;
+export type InvocationType = (typeof INVOCATION_TYPES)[number];
+
+export interface InvokeRequest {
+  readonly type?: InvocationType;
+  /** The event as JSON text; empty means `{}` as Lambda takes an empty body. */
+  readonly payload: string;
+  /** Collect the invocation's log for `X-Amz-Log-Result`. */
+  readonly tail?: boolean;
+  readonly clientContext?: unknown;
+}
+
+export interface InvokeResponse {
+  readonly type: InvocationType;
+  readonly requestId: string;
+  /** Present for `RequestResponse`. */
+  readonly result?: InvokeResult;
+  /** The last 4 KB of the invocation's log, when asked for. */
+  readonly logTail?: string;
+}
+
+export interface FunctionsServiceDeps {
+  readonly executor: Executor;
+  readonly clock: Clock;
+  readonly region: string;
+  readonly accountId: string;
+  /** Where log records go (the logs service). */
+  readonly appendLog: (record: LogRecord) => void;
+  /** Reports a failed asynchronous invocation (they have no caller to tell). */
+  readonly onAsyncError?: (name: string, error: unknown) => void;
+}
+
+/** Deployed functions and their invocation. Function errors are results; platform faults throw `PlatformError`. */
+export class FunctionsService {
+  private readonly deps: FunctionsServiceDeps;
+  private functions = new Map<string, FunctionInfo>();
+  private readonly tails = new Map<string, string[]>();
+  private readonly pendingAsync = new Set<Promise<unknown>>();
+
+  constructor(deps: FunctionsServiceDeps) {
+    this.deps = deps;
+  }
+
+  async deploy(functions: readonly DeployedFunction[]): Promise<void> {
+    const next = new Map<string, FunctionInfo>();
+    for (const f of functions) next.set(f.name, { ...f, arn: functionArn(f.name, this.deps.region, this.deps.accountId) });
+    this.functions = next;
+    await this.deps.executor.deploy(functions);
+  }
+
+  get(name: string): FunctionInfo {
+    const f = this.functions.get(name) ?? this.functions.get(nameFromArn(name));
+    if (!f) throw new PlatformError('FUNCTION_NOT_FOUND', `Function not found: ${functionArn(name, this.deps.region, this.deps.accountId)}`, { name });
+    return f;
+  }
+
+  list(): FunctionInfo[] {
+    return [...this.functions.values()].sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  /** Sink for the executor's log records: stored, and kept for callers that asked for a tail. */
+  log(record: LogRecord): void {
+    this.deps.appendLog(record);
+    if (record.requestId) this.tails.get(record.requestId)?.push(record.message);
+  }
+
+  async invoke(name: string, request: InvokeRequest): Promise<InvokeResponse> {
+    const fn = this.get(name);
+    const type = request.type ?? 'RequestResponse';
+    const requestId = globalThis.crypto.randomUUID();
+    const payload = request.payload.trim() === '' ? '{}' : request.payload;
+    const limit = type === 'Event' ? LAMBDA_LIMITS.MAX_ASYNC_REQUEST_BYTES : LAMBDA_LIMITS.MAX_SYNC_REQUEST_BYTES;
+    if (payload.length > limit / 4 && Buffer.byteLength(payload) > limit) {
+      throw new PlatformError('PAYLOAD_TOO_LARGE', `Request must be smaller than ${limit} bytes for the InvokeFunction operation`, { limit });
+    }
+    try {
+      JSON.parse(payload);
+    } catch (err) {
+      throw new PlatformError('INVALID_REQUEST', `Could not parse request body into json: ${(err as Error).message}`);
+    }
+    if (type === 'DryRun') return { type, requestId };
+    if (type === 'Event') {
+      const run = this.deps.executor
+        .invoke(fn.name, { requestId, payload, clientContext: request.clientContext })
+        .catch((err: unknown) => this.deps.onAsyncError?.(fn.name, err))
+        .finally(() => this.pendingAsync.delete(run));
+      this.pendingAsync.add(run);
+      return { type, requestId };
+    }
+    if (!request.tail) {
+      const result = await this.deps.executor.invoke(fn.name, { requestId, payload, clientContext: request.clientContext });
+      return { type, requestId, result };
+    }
+    const lines: string[] = [];
+    this.tails.set(requestId, lines);
+    try {
+      const result = await this.deps.executor.invoke(fn.name, { requestId, payload, clientContext: request.clientContext });
+      return { type, requestId, result, logTail: tailOf(lines) };
+    } finally {
+      this.tails.delete(requestId);
+    }
+  }
+
+  /** Waits for asynchronous invocations in flight (for an orderly stop). */
+  async drain(): Promise<void> {
+    await Promise.allSettled([...this.pendingAsync]);
+  }
+}
+
+function nameFromArn(nameOrArn: string): string {
+  // arn:aws:lambda:region:account:function:name[:qualifier], or a partial "account:function:name".
+  const m = /(?:^|:)function:([^:]+)(?::[^:]+)?$/.exec(nameOrArn);
+  return m?.[1] ?? nameOrArn;
+}
+
+function tailOf(lines: string[]): string {
+  const text = lines.join('\n') + '\n';
+  const bytes = Buffer.from(text);
+  return bytes.length <= LAMBDA_LIMITS.LOG_TAIL_BYTES ? text : bytes.subarray(bytes.length - LAMBDA_LIMITS.LOG_TAIL_BYTES).toString();
+}

@@ -1,0 +1,163 @@
+import { randomUUID } from 'node:crypto';
+import { PlatformError } from '../../core/errors.js';
+import { compileRoutes } from '../../core/routes.js';
+import type { Clock } from '../../ports/clock.js';
+import type { InvokeResult } from '../../ports/executor.js';
+import { compileCors, type CompiledCors, type CorsConfig } from './cors.js';
+import { buildEvent, decodePath, newRequestId, scanHeaders, type GatewayRequest } from './event.js';
+import { GatewayLimits, GatewayMessages, gatewayError, mapFunctionResult, type GatewayResponse } from './response.js';
+
+export interface GatewayRoute {
+  /** `"GET /items/{id}"`, `"ANY /{proxy+}"` or `"$default"`. */
+  readonly routeKey: string;
+  /** The function the route integrates with. */
+  readonly fn: string;
+}
+
+export interface GatewayOptions {
+  readonly routes: readonly GatewayRoute[];
+  readonly cors?: CorsConfig | undefined;
+  /** Integration timeout, 0.05–30 s; 30 by default, as on AWS. */
+  readonly timeoutSeconds?: number | undefined;
+  /** HTTP APIs here have the one auto-deployed `$default` stage (no stage prefix in paths). */
+  readonly stage?: '$default' | undefined;
+  readonly apiId: string;
+  readonly accountId?: string | undefined;
+  readonly region?: string | undefined;
+  /**
+   * Runs the function synchronously. `requestId` is the Lambda request ID (a UUID, as
+   * `context.awsRequestId` is on AWS), distinct from the gateway's `apigw-requestid`.
+   */
+  readonly invoke: (fn: string, event: unknown, requestId: string) => Promise<InvokeResult>;
+  /** Time and timers; a fake one makes timeouts testable. Defaults to the system clock. */
+  readonly clock?: Clock | undefined;
+  /** Overrides `clock.now` alone. */
+  readonly now?: (() => number) | undefined;
+  /** 10 MB by default, API Gateway's quota. */
+  readonly payloadLimitBytes?: number | undefined;
+}
+
+/** An HTTP API: routes requests to functions with API Gateway's payload format 2.0 and its answers. */
+export interface Gateway {
+  /** Never rejects: every failure is an HTTP answer, as API Gateway gives one. */
+  handle(req: GatewayRequest): Promise<GatewayResponse>;
+  /** Bodies over this many bytes are refused with 413; listeners stop reading past it. */
+  readonly payloadLimitBytes: number;
+  /** The 413 answer, for a listener that refuses a body before reading it all. */
+  payloadTooLarge(): GatewayResponse;
+}
+
+const systemClock: Clock = {
+  now: Date.now,
+  setTimer(ms, fn) {
+    const timer = setTimeout(fn, ms);
+    return () => clearTimeout(timer);
+  },
+};
+
+type Outcome = { readonly result: InvokeResult } | { readonly error: unknown } | null;
+
+/** Validates `options` and compiles routes and CORS once; throws `INVALID_REQUEST` when malformed. */
+export function createGateway(options: GatewayOptions): Gateway {
+  const timeoutSeconds = options.timeoutSeconds ?? GatewayLimits.MAX_TIMEOUT_SECONDS;
+  if (!(timeoutSeconds >= GatewayLimits.MIN_TIMEOUT_SECONDS && timeoutSeconds <= GatewayLimits.MAX_TIMEOUT_SECONDS)) {
+    throw new PlatformError('INVALID_REQUEST', `timeoutSeconds must be from ${GatewayLimits.MIN_TIMEOUT_SECONDS} to ${GatewayLimits.MAX_TIMEOUT_SECONDS}, got ${timeoutSeconds}.`);
+  }
+  const payloadLimitBytes = options.payloadLimitBytes ?? GatewayLimits.MAX_PAYLOAD_BYTES;
+  if (!Number.isSafeInteger(payloadLimitBytes) || payloadLimitBytes < 0) {
+    throw new PlatformError('INVALID_REQUEST', `payloadLimitBytes must be a non-negative integer, got ${payloadLimitBytes}.`);
+  }
+  const stage = options.stage ?? '$default';
+  if (stage !== '$default') throw new PlatformError('INVALID_REQUEST', `Only the $default stage is supported, got ${String(stage)}.`);
+
+  const router = compileRoutes(options.routes.map((r) => ({ routeKey: r.routeKey, target: r.fn })));
+  const cors: CompiledCors | null = options.cors ? compileCors(options.cors) : null;
+  const clock = options.clock ?? systemClock;
+  const now = options.now ?? clock.now;
+  const timeoutMs = timeoutSeconds * 1000;
+  const { invoke, apiId } = options;
+  const accountId = options.accountId ?? '000000000000';
+  const region = options.region ?? 'us-east-1';
+
+  /** Settles with the invocation's outcome, or null once the integration timeout passes first. */
+  function invokeWithTimeout(fn: string, event: unknown): Promise<Outcome> {
+    return new Promise<Outcome>((resolve) => {
+      const cancel = clock.setTimer(timeoutMs, () => resolve(null));
+      let pending: Promise<InvokeResult>;
+      try {
+        pending = invoke(fn, event, randomUUID());
+      } catch (error) {
+        pending = Promise.reject(error);
+      }
+      // The invocation keeps running past a timeout (as on AWS); its late outcome is dropped.
+      pending.then(
+        (result) => {
+          cancel();
+          resolve({ result });
+        },
+        (error: unknown) => {
+          cancel();
+          resolve({ error });
+        },
+      );
+    });
+  }
+
+  async function handle(req: GatewayRequest): Promise<GatewayResponse> {
+    const requestId = newRequestId();
+    if (req.body !== null && req.body.length > payloadLimitBytes) {
+      return gatewayError(413, GatewayMessages.PAYLOAD_TOO_LARGE, requestId);
+    }
+    const path = req.rawPath.startsWith('/') ? decodePath(req.rawPath) : null;
+    if (path === null) return gatewayError(400, GatewayMessages.BAD_REQUEST, requestId);
+
+    const scanned = scanHeaders(req);
+    const origin = cors === null ? undefined : scanned.headers['origin'];
+    const match = router.match(req.method, path);
+
+    // A preflight is answered here unless an explicit `OPTIONS` route claims the path.
+    if (origin !== undefined && req.method === 'OPTIONS' && scanned.headers['access-control-request-method'] !== undefined && !match?.routeKey.startsWith('OPTIONS ')) {
+      return { statusCode: 204, headers: [['apigw-requestid', requestId], ...(cors as CompiledCors).preflight(origin)], body: '' };
+    }
+
+    let response: GatewayResponse;
+    if (match === null) {
+      response = gatewayError(404, GatewayMessages.NOT_FOUND, requestId);
+    } else {
+      const event = buildEvent(req, scanned, {
+        routeKey: match.routeKey,
+        pathParameters: match.pathParameters,
+        path,
+        requestId,
+        timeEpoch: now(),
+        apiId,
+        accountId,
+        region,
+        stage,
+      });
+      response = toResponse(await invokeWithTimeout(match.target, event), requestId, cors !== null);
+    }
+    if (origin !== undefined) (cors as CompiledCors).decorate(origin, response.headers);
+    return response;
+  }
+
+  return {
+    handle,
+    payloadLimitBytes,
+    payloadTooLarge: () => gatewayError(413, GatewayMessages.PAYLOAD_TOO_LARGE, newRequestId()),
+  };
+}
+
+function toResponse(outcome: Outcome, requestId: string, stripCors: boolean): GatewayResponse {
+  if (outcome === null) return gatewayError(503, GatewayMessages.SERVICE_UNAVAILABLE, requestId);
+  if ('error' in outcome) {
+    // Throttling is the caller's to retry; every other failure (no such function, an instance that
+    // would not start, a platform fault) is API Gateway's opaque 500.
+    // Recognised by code: errors from across a process boundary are not PlatformError instances.
+    if ((outcome.error as { code?: unknown } | null)?.code === 'TOO_MANY_REQUESTS') return gatewayError(429, GatewayMessages.TOO_MANY_REQUESTS, requestId);
+    return gatewayError(500, GatewayMessages.INTERNAL_SERVER_ERROR, requestId);
+  }
+  const { result } = outcome;
+  if (result.error) return gatewayError(500, GatewayMessages.INTERNAL_SERVER_ERROR, requestId);
+  return mapFunctionResult(result.payload, requestId, stripCors) ?? gatewayError(500, GatewayMessages.INTERNAL_SERVER_ERROR, requestId);
+}
