@@ -45,7 +45,7 @@ async function route(options: LambdaApiOptions, req: AwsRequest, requestId: stri
   if (!m) throw unknownOperation(req);
   const name = decodeURIComponent(m[1]!);
   const op = m[2];
-  if (op === '/invocations' && req.method === 'POST') return invoke(functions, name, req, requestId);
+  if (op === '/invocations' && req.method === 'POST') return invoke(functions, name, req);
   if (op === '/configuration' && req.method === 'GET') return json(200, configuration(functions.get(name)), requestId);
   if (op === undefined && req.method === 'GET') {
     const fn = functions.get(name);
@@ -62,7 +62,8 @@ async function route(options: LambdaApiOptions, req: AwsRequest, requestId: stri
   throw unknownOperation(req);
 }
 
-async function invoke(functions: FunctionsService, name: string, req: AwsRequest, requestId: string): Promise<AwsResponse> {
+/** The response's `x-amzn-RequestId` is the invocation's request id, as `context.awsRequestId` sees it. */
+async function invoke(functions: FunctionsService, name: string, req: AwsRequest): Promise<AwsResponse> {
   const type = (req.headers['x-amz-invocation-type'] ?? 'RequestResponse') as InvocationType;
   if (!INVOCATION_TYPES.includes(type)) {
     throw validation(`1 validation error detected: Value '${type}' at 'invocationType' failed to satisfy constraint: Member must satisfy enum value set: [${INVOCATION_TYPES.join(', ')}]`);

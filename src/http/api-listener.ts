@@ -11,7 +11,7 @@ export function handleApiRequest(gateway: Gateway, req: IncomingMessage, res: Se
   const limit = gateway.payloadLimitBytes;
   const declared = req.headers['content-length'];
   if (declared !== undefined && Number(declared) > limit) {
-    refuse(gateway, req, res);
+    refuse(gateway, res);
     return;
   }
   // Nothing to read: answer without waiting a turn for 'end'.
@@ -30,7 +30,7 @@ export function handleApiRequest(gateway: Gateway, req: IncomingMessage, res: Se
       refused = true;
       chunks.length = 0;
       req.pause();
-      refuse(gateway, req, res);
+      refuse(gateway, res);
       return;
     }
     chunks.push(chunk);
@@ -51,7 +51,7 @@ function dispatch(gateway: Gateway, req: IncomingMessage, res: ServerResponse, b
   );
 }
 
-function refuse(gateway: Gateway, _req: IncomingMessage, res: ServerResponse): void {
+function refuse(gateway: Gateway, res: ServerResponse): void {
   // `connection: close` stops node from draining the rest of an oversized body to reuse the socket.
   write(res, gateway.payloadTooLarge(), true);
 }

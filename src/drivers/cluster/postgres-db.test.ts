@@ -3,10 +3,8 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Migration } from '../../ports/db.js';
 // The shared suite lives in drivers/conformance; a test is a small composition root and may wire it.
-/* eslint-disable nimbus/layers */
 import { describeDbConformance } from '../conformance/db.suite.js';
 import { createPostgresTestDatabase } from '../conformance/postgres-test-database.js';
-/* eslint-enable nimbus/layers */
 import { PostgresDb } from './postgres-db.js';
 
 let url = '';

@@ -3,8 +3,6 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { sql } from 'kysely';
 import { afterAll, describe, expect, it } from 'vitest';
-// The shared suite lives in drivers/conformance; a test is a small composition root and may wire it.
-// eslint-disable-next-line nimbus/layers
 import { describeDbConformance } from '../conformance/db.suite.js';
 import { SqliteDb } from './sqlite-db.js';
 

@@ -114,7 +114,7 @@ async function eventFor(sample: ApiGatewayV2Event): Promise<{ event: ApiGatewayV
     now: () => sample.requestContext.timeEpoch,
     invoke: async (_fn, event): Promise<InvokeResult> => {
       captured = event as ApiGatewayV2Event;
-      return { requestId: 'r', payload: 'ok', durationMs: 1, billedDurationMs: 1, maxMemoryUsedMb: 1 };
+      return { requestId: 'r', payload: '"ok"', durationMs: 1, billedDurationMs: 1, maxMemoryUsedMb: 1 };
     },
   });
   const res = await gateway.handle(req);

@@ -52,7 +52,9 @@ describe('CORS', () => {
     expect(minimal.preflight('https://a.test')).toEqual([['access-control-allow-origin', '*']]);
   });
 
-  it('refuses a max age out of range', () => {
+  it('refuses a max age out of range and values that cannot be header values', () => {
     expect(() => compileCors({ ...base, maxAge: 86401 })).toThrow(/maxAge/);
+    expect(() => compileCors({ ...base, allowHeaders: ['x-a\r\nx-b'] })).toThrow(/control characters/);
+    expect(() => compileCors({ ...base, allowOrigins: [''] })).toThrow(/non-empty/);
   });
 });

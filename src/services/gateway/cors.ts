@@ -28,6 +28,12 @@ export function compileCors(config: CorsConfig): CompiledCors {
   if (config.maxAge !== undefined && (!Number.isInteger(config.maxAge) || config.maxAge < -1 || config.maxAge > 86400)) {
     throw new PlatformError('INVALID_REQUEST', `CORS maxAge must be an integer from -1 to 86400, got ${config.maxAge}.`);
   }
+  for (const value of [...config.allowOrigins, ...config.allowMethods, ...config.allowHeaders, ...config.exposeHeaders]) {
+    // Each becomes (part of) a header value: one with a control character could not be sent.
+    if (typeof value !== 'string' || value === '' || CONTROL.test(value)) {
+      throw new PlatformError('INVALID_REQUEST', `CORS values must be non-empty strings without control characters, got ${JSON.stringify(value)}.`);
+    }
+  }
   const anyOrigin = config.allowOrigins.includes('*');
   const origins = new Set(config.allowOrigins.map((o) => o.toLowerCase()));
   // A literal `*` next to credentials is refused by browsers, so the origin is echoed instead.
@@ -63,3 +69,6 @@ export function compileCors(config: CorsConfig): CompiledCors {
     },
   };
 }
+
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+const CONTROL = /[\x00-\x1f\x7f]/;

@@ -42,7 +42,7 @@ export function gatewayError(statusCode: number, message: string, requestId: str
 }
 
 /**
- * Maps a function's return value under payload format 2.0; null when the value is a malformed
+ * Maps a function's return value (parsed from the result's JSON) under payload format 2.0; null when the value is a malformed
  * response (which API Gateway answers with 500).
  * - An object with `statusCode` is a response: `statusCode` an integer from 200 to 599 (a 1xx
  *   cannot be a final answer), `headers` (string, number or boolean values),
@@ -102,7 +102,6 @@ export function mapFunctionResult(payload: unknown, requestId: string, stripCors
 
 // What node's http module would refuse to write (it throws, mid-response); checked here instead.
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
-// eslint-disable-next-line no-control-regex
 const INVALID_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
 /** Framing is the listener's: a function's length or encoding would not describe what is sent. */
 const FRAMING_HEADERS: ReadonlySet<string> = new Set(['content-length', 'transfer-encoding', 'connection', 'keep-alive']);

@@ -20,14 +20,18 @@ function fakeClock(start = 1_700_000_000_000): Clock & { advance(ms: number): vo
     },
     advance(ms) {
       now += ms;
-      for (const t of [...timers]) if (t.at <= now) (timers.delete(t), t.fn());
+      for (const t of [...timers]) {
+        if (t.at > now) continue;
+        timers.delete(t);
+        t.fn();
+      }
     },
     pending: () => timers.size,
   };
 }
 
 function result(payload: unknown, error?: InvokeResult['error']): InvokeResult {
-  return { requestId: 'r', payload, error, durationMs: 1, billedDurationMs: 1, maxMemoryUsedMb: 64 };
+  return { requestId: 'r', payload: JSON.stringify(payload) ?? 'null', error, durationMs: 1, billedDurationMs: 1, maxMemoryUsedMb: 64 };
 }
 
 function request(overrides: Partial<GatewayRequest> = {}): GatewayRequest {
@@ -131,6 +135,7 @@ describe('gateway', () => {
     ['an invoke that throws', () => { throw new Error('sync'); }, 500, '{"message":"Internal Server Error"}'],
     ['a function error', () => result({ errorType: 'Error', errorMessage: 'boom' }, { type: 'Unhandled', message: 'boom' }), 500, '{"message":"Internal Server Error"}'],
     ['a malformed response', () => result({ statusCode: 'teapot' }), 500, '{"message":"Internal Server Error"}'],
+    ['a payload that is not JSON', () => ({ ...result(null), payload: '{oops' }), 500, '{"message":"Internal Server Error"}'],
   ])('maps %s to %i', async (_why, respond, status, body) => {
     const { gw } = gateway({ respond: respond as () => Promise<InvokeResult> });
     const res = await gw.handle(request({ rawPath: '/items/1' }));

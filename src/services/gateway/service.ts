@@ -25,8 +25,9 @@ export interface GatewayOptions {
   readonly accountId?: string | undefined;
   readonly region?: string | undefined;
   /**
-   * Runs the function synchronously. `requestId` is the Lambda request ID (a UUID, as
-   * `context.awsRequestId` is on AWS), distinct from the gateway's `apigw-requestid`.
+   * Runs the function synchronously with `event` (the 2.0 event object; the caller serializes it for
+   * the executor). `requestId` is the Lambda request ID (a UUID, as `context.awsRequestId` is on
+   * AWS), distinct from the gateway's `apigw-requestid`. The result's `payload` is JSON text.
    */
   readonly invoke: (fn: string, event: unknown, requestId: string) => Promise<InvokeResult>;
   /** Time and timers; a fake one makes timeouts testable. Defaults to the system clock. */
@@ -159,5 +160,11 @@ function toResponse(outcome: Outcome, requestId: string, stripCors: boolean): Ga
   }
   const { result } = outcome;
   if (result.error) return gatewayError(500, GatewayMessages.INTERNAL_SERVER_ERROR, requestId);
-  return mapFunctionResult(result.payload, requestId, stripCors) ?? gatewayError(500, GatewayMessages.INTERNAL_SERVER_ERROR, requestId);
+  let value: unknown;
+  try {
+    value = JSON.parse(result.payload);
+  } catch {
+    return gatewayError(500, GatewayMessages.INTERNAL_SERVER_ERROR, requestId);
+  }
+  return mapFunctionResult(value, requestId, stripCors) ?? gatewayError(500, GatewayMessages.INTERNAL_SERVER_ERROR, requestId);
 }

@@ -5,13 +5,10 @@ import { InsertQueryNode, type KyselyPlugin, type PluginTransformQueryArgs, type
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Db } from '../../ports/db.js';
 import type { LogRecord } from '../../ports/executor.js';
-// A test is a small composition root: it wires real drivers, which the service itself never imports.
-/* eslint-disable nimbus/layers */
 import { PostgresDb } from '../../drivers/cluster/postgres-db.js';
 import { FakeClock } from '../../drivers/conformance/fake-clock.js';
 import { createPostgresTestDatabase } from '../../drivers/conformance/postgres-test-database.js';
 import { SqliteDb } from '../../drivers/embedded/sqlite-db.js';
-/* eslint-enable nimbus/layers */
 import { LOGS_LIMITS, LogsService, TRUNCATED_SUFFIX, logsMigrations, type LogsOptions } from './index.js';
 
 /** Counts INSERT statements, and fails the next `failNext` of them. */

@@ -1,0 +1,128 @@
+// The Lambda API through the unchanged AWS SDK v3 client, pointed at Nimbus with an endpoint URL.
+import path from 'node:path';
+import {
+  GetFunctionCommand,
+  InvokeCommand,
+  LambdaClient,
+  ListFunctionsCommand,
+  ResourceNotFoundException,
+  TooManyRequestsException,
+} from '@aws-sdk/client-lambda';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { copyApp, eventually, ROOT, startNimbus, type Running } from '../helpers/nimbus.js';
+
+let nimbus: Running;
+let lambda: LambdaClient;
+
+beforeAll(async () => {
+  nimbus = await startNimbus(await copyApp(path.join(ROOT, 'test/fixtures/app')));
+  lambda = new LambdaClient({
+    endpoint: nimbus.url,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'nimbus', secretAccessKey: 'nimbus' },
+    maxAttempts: 1,
+  });
+});
+afterAll(async () => {
+  lambda?.destroy();
+  await nimbus?.stop();
+});
+
+const text = (bytes: Uint8Array | undefined) => Buffer.from(bytes ?? []).toString('utf8');
+
+describe('Invoke', () => {
+  it('runs a function synchronously and returns its result', async () => {
+    const out = await lambda.send(new InvokeCommand({ FunctionName: 'echo', Payload: Buffer.from(JSON.stringify({ hello: 'sdk' })) }));
+    expect(out.StatusCode).toBe(200);
+    expect(out.ExecutedVersion).toBe('$LATEST');
+    expect(out.FunctionError).toBeUndefined();
+    expect((JSON.parse(text(out.Payload)) as { event: unknown }).event).toEqual({ hello: 'sdk' });
+  });
+
+  it('accepts a function ARN as the name', async () => {
+    const out = await lambda.send(new InvokeCommand({ FunctionName: 'arn:aws:lambda:us-east-1:000000000000:function:legacy' }));
+    expect(JSON.parse(text(out.Payload))).toEqual({ statusCode: 200, body: 'legacy/ok' });
+  });
+
+  it('returns function errors with X-Amz-Function-Error and the log tail', async () => {
+    const out = await lambda.send(new InvokeCommand({ FunctionName: 'throws', LogType: 'Tail' }));
+    expect(out.StatusCode).toBe(200);
+    expect(out.FunctionError).toBe('Unhandled');
+    expect(JSON.parse(text(out.Payload))).toMatchObject({ errorType: 'ValidationError', errorMessage: 'the input was wrong' });
+    const tail = Buffer.from(out.LogResult!, 'base64').toString('utf8');
+    expect(tail).toMatch(/^START RequestId: /);
+    expect(tail).toMatch(/REPORT RequestId: /);
+  });
+
+  it('reports a timeout as Lambda does', async () => {
+    const out = await lambda.send(new InvokeCommand({ FunctionName: 'sleepy', Payload: Buffer.from('{"queryStringParameters":{"ms":"3000"}}') }));
+    expect(out.FunctionError).toBe('Unhandled');
+    expect(JSON.parse(text(out.Payload))).toMatchObject({ errorType: 'Sandbox.Timedout', errorMessage: expect.stringMatching(/Task timed out after 1\.00 seconds$/) });
+  });
+
+  it('queues Event invocations (202) and runs them', async () => {
+    const out = await lambda.send(new InvokeCommand({ FunctionName: 'echo', InvocationType: 'Event', Payload: Buffer.from('{"rawPath":"/async-marker"}') }));
+    expect(out.StatusCode).toBe(202);
+    await eventually(async () => {
+      const res = await fetch(`${nimbus.url}/_nimbus/logs?fn=echo&limit=1000`);
+      const { records } = (await res.json()) as { records: { message: string }[] };
+      return records.some((r) => r.message.includes('echo /async-marker'));
+    });
+  });
+
+  it('answers DryRun with 204', async () => {
+    const out = await lambda.send(new InvokeCommand({ FunctionName: 'echo', InvocationType: 'DryRun' }));
+    expect(out.StatusCode).toBe(204);
+  });
+
+  it('fails with ResourceNotFoundException for an unknown function', async () => {
+    await expect(lambda.send(new InvokeCommand({ FunctionName: 'missing' }))).rejects.toBeInstanceOf(ResourceNotFoundException);
+  });
+
+  it('rejects a payload that is not JSON', async () => {
+    await expect(lambda.send(new InvokeCommand({ FunctionName: 'echo', Payload: Buffer.from('{nope') }))).rejects.toMatchObject({
+      name: 'InvalidRequestContentException',
+      $metadata: { httpStatusCode: 400 },
+    });
+  });
+
+  it('throttles beyond reserved concurrency with TooManyRequestsException', async () => {
+    const busy = lambda.send(new InvokeCommand({ FunctionName: 'limited', Payload: Buffer.from('{"queryStringParameters":{"ms":"1500"}}') }));
+    await eventually(async () => {
+      const res = await fetch(`${nimbus.url}/_nimbus/functions`);
+      const { stats } = (await res.json()) as { stats: { functions: Record<string, { busy: number }> } };
+      return stats.functions.limited!.busy === 1;
+    });
+    const err = await lambda.send(new InvokeCommand({ FunctionName: 'limited' })).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(TooManyRequestsException);
+    expect((err as TooManyRequestsException).Reason).toBe('ReservedFunctionConcurrentInvocationLimitExceeded');
+    expect((await busy).StatusCode).toBe(200);
+  });
+});
+
+describe('GetFunction and ListFunctions', () => {
+  it('describes a function', async () => {
+    const out = await lambda.send(new GetFunctionCommand({ FunctionName: 'hog' }));
+    expect(out.Configuration).toMatchObject({
+      FunctionName: 'hog',
+      FunctionArn: 'arn:aws:lambda:us-east-1:000000000000:function:hog',
+      Runtime: 'nodejs20.x',
+      Handler: 'src/hog.handler',
+      MemorySize: 128,
+      Timeout: 20,
+      Version: '$LATEST',
+      State: 'Active',
+    });
+    expect(out.Configuration?.CodeSha256).toMatch(/^[A-Za-z0-9+/]{43}=$/);
+  });
+
+  it('lists functions, page by page', async () => {
+    const first = await lambda.send(new ListFunctionsCommand({ MaxItems: 5 }));
+    expect(first.Functions).toHaveLength(5);
+    expect(first.NextMarker).toBeTruthy();
+    const rest = await lambda.send(new ListFunctionsCommand({ Marker: first.NextMarker }));
+    const names = [...first.Functions!, ...rest.Functions!].map((f) => f.FunctionName);
+    expect(names).toContain('echo');
+    expect(new Set(names).size).toBe(names.length);
+  });
+});

@@ -1,0 +1,83 @@
+// Platform lifecycle end to end: manifest errors, hot reload, scale to zero, provisioned instances.
+import { readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { alive, copyApp, eventually, ROOT, runCli, startNimbus, type Running } from '../helpers/nimbus.js';
+
+const MINIMAL = path.join(ROOT, 'test/fixtures/minimal');
+let nimbus: Running | undefined;
+afterEach(async () => {
+  await nimbus?.stop();
+  nimbus = undefined;
+});
+
+const version = async (n: Running) => (await (await fetch(`${n.url}/version`)).json()) as { version: number; pid: number };
+
+describe('the manifest', () => {
+  it('names file, line, path and expectation of an invalid manifest, in one line each', async () => {
+    const dir = await copyApp(MINIMAL);
+    const manifest = path.join(dir, 'nimbus.yaml');
+    await writeFile(manifest, (await readFile(manifest, 'utf8')).replace('handler: src/version.handler', 'handler: src/version.handler\n    memory: 99999'));
+    const out = await runCli(['dev', dir, '--port', '0']);
+    expect(out.code).toBe(1);
+    expect(out.stderr).toMatch(/nimbus\.yaml:5:13 functions\.version\.memory/);
+    expect(out.stderr).not.toMatch(/\n\s+at /); // no stack trace
+  });
+
+  it('says so when there is no manifest', async () => {
+    const out = await runCli(['dev', path.join(ROOT, 'test'), '--port', '0']);
+    expect(out.code).toBe(1);
+    expect(out.stderr).toMatch(/^nimbus: No nimbus\.yaml or nimbus\.yml in /);
+  });
+});
+
+describe('hot reload', () => {
+  it('swaps in changed code without dropping requests in flight', async () => {
+    nimbus = await startNimbus(await copyApp(MINIMAL));
+    const n = nimbus;
+    expect((await version(n)).version).toBe(1);
+    const source = path.join(n.dir, 'src/version.ts');
+    // A request in flight during the reload completes on the old code.
+    await writeFile(source, 'export const handler = async () => { await new Promise((r) => setTimeout(r, 800)); return { version: 1, pid: process.pid }; };\n');
+    await eventually(async () => /Reloaded version/.test(n.output()));
+    const inFlight = version(n);
+    await new Promise((r) => setTimeout(r, 100));
+    await writeFile(source, 'export const handler = async () => ({ version: 2, pid: process.pid });\n');
+    await eventually(async () => (await version(n)).version === 2, 5_000);
+    expect((await inFlight).version).toBe(1);
+  });
+
+  it('keeps serving the previous version when the new one does not build', async () => {
+    nimbus = await startNimbus(await copyApp(MINIMAL));
+    const n = nimbus;
+    await writeFile(path.join(n.dir, 'src/version.ts'), 'export const handler = async () => ({ version: ;\n');
+    await n.waitForOutput(/reload failed, still serving the previous version/);
+    expect((await version(n)).version).toBe(1);
+  });
+});
+
+describe('scaling', () => {
+  it('stops idle instances (scale to zero) and starts a fresh one on the next request', async () => {
+    nimbus = await startNimbus(await copyApp(MINIMAL), { env: { NIMBUS_IDLE_TIMEOUT_MS: '300' } });
+    const first = await version(nimbus);
+    await eventually(async () => !alive(first.pid), 5_000);
+    const second = await version(nimbus);
+    expect(second.pid).not.toBe(first.pid);
+  });
+
+  it('keeps provisioned instances warm from the start', async () => {
+    const dir = await copyApp(MINIMAL);
+    const manifest = path.join(dir, 'nimbus.yaml');
+    await writeFile(manifest, (await readFile(manifest, 'utf8')).replace('handler: src/version.handler', 'handler: src/version.handler\n    provisionedConcurrency: 2'));
+    nimbus = await startNimbus(dir, { env: { NIMBUS_IDLE_TIMEOUT_MS: '200' } });
+    const res = await fetch(`${nimbus.url}/_nimbus/functions`);
+    const { stats } = (await res.json()) as { stats: { functions: Record<string, { idle: number }> } };
+    expect(stats.functions.version!.idle).toBe(2);
+    const first = await version(nimbus);
+    await new Promise((r) => setTimeout(r, 600));
+    expect(alive(first.pid)).toBe(true);
+    // A provisioned instance's first invocation reports no Init Duration: it was initialised ahead.
+    const logs = (await (await fetch(`${nimbus.url}/_nimbus/logs?fn=version`)).json()) as { records: { message: string }[] };
+    expect(logs.records.find((r) => r.message.startsWith('REPORT'))?.message).not.toMatch(/Init Duration/);
+  });
+});
