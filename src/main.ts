@@ -26,6 +26,8 @@ export interface Platform {
   readonly url: string;
   readonly appName: string;
   routes(): readonly GatewayRoute[];
+  /** The source files the deployed functions were built from (for a file watcher). */
+  sources(): readonly string[];
   /** Reloads the manifest and rebuilds changed functions; returns the names of those swapped in. */
   reload(): Promise<string[]>;
   close(): Promise<void>;
@@ -69,6 +71,7 @@ export async function startPlatform(config: PlatformConfig): Promise<Platform> {
   let app: LoadedApp | undefined;
   let gateway: Gateway | undefined;
   let routes: GatewayRoute[] = [];
+  let sources: string[] = [];
 
   const server: Server = createListener({
     aws: { lambda: (req) => handleLambdaRequest({ functions, endpointUrl: () => url }, req) },
@@ -98,6 +101,7 @@ export async function startPlatform(config: PlatformConfig): Promise<Platform> {
       invoke: (fn, event, requestId) => executor.invoke(fn, { requestId, payload: JSON.stringify(event) }),
     });
     app = next;
+    sources = Object.values(bundles).flatMap((b) => b.inputs);
     return deployed.filter((f) => before.get(f.name)?.codeSha256 !== f.codeSha256 && before.size > 0).map((f) => f.name);
   };
 
@@ -122,6 +126,7 @@ export async function startPlatform(config: PlatformConfig): Promise<Platform> {
     url,
     appName: app!.manifest.app,
     routes: () => routes,
+    sources: () => sources,
     reload: deployApp,
     close: closeAll,
   };

@@ -24,18 +24,20 @@ export async function dev(options: DevOptions): Promise<void> {
   let stopWatching = (): void => undefined;
   if (config.watch) {
     let reloading: Promise<void> = Promise.resolve();
-    stopWatching = watchApp(config.appDir, () => {
+    const watcher = watchApp(config.appDir, platform.sources(), () => {
       // Reloads run one after another; a burst during a reload is picked up by the next one.
       reloading = reloading.then(async () => {
         const t = performance.now();
         try {
           const changed = await platform.reload();
+          watcher.update(platform.sources());
           if (changed.length > 0) out.write(`Reloaded ${changed.join(', ')} (${Math.round(performance.now() - t)} ms)\n`);
         } catch (err) {
           process.stderr.write(`nimbus: reload failed, still serving the previous version:\n${(err as Error).message}\n`);
         }
       });
     });
+    stopWatching = () => watcher.close();
   }
 
   let stopping = false;

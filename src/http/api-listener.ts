@@ -5,13 +5,14 @@ import type { Gateway, GatewayRequest, GatewayResponse } from '../services/gatew
  * Serves one HTTP API request on node's http server: reads the body up to the gateway's payload
  * limit, hands the gateway a `GatewayRequest` built from the raw request line and headers, and
  * writes its answer. A body over the limit is refused with 413 as soon as that is known (from
- * `content-length`, or while reading) without reading the rest, and the connection is closed.
+ * `content-length`, or while reading); the rest of the body is read and dropped, up to a bound, so
+ * that a client still sending it gets to read the answer instead of a reset connection.
  */
 export function handleApiRequest(gateway: Gateway, req: IncomingMessage, res: ServerResponse): void {
   const limit = gateway.payloadLimitBytes;
   const declared = req.headers['content-length'];
   if (declared !== undefined && Number(declared) > limit) {
-    refuse(gateway, res);
+    refuse(gateway, req, res);
     return;
   }
   // Nothing to read: answer without waiting a turn for 'end'.
@@ -29,8 +30,7 @@ export function handleApiRequest(gateway: Gateway, req: IncomingMessage, res: Se
     if (total > limit) {
       refused = true;
       chunks.length = 0;
-      req.pause();
-      refuse(gateway, res);
+      refuse(gateway, req, res);
       return;
     }
     chunks.push(chunk);
@@ -51,9 +51,17 @@ function dispatch(gateway: Gateway, req: IncomingMessage, res: ServerResponse, b
   );
 }
 
-function refuse(gateway: Gateway, res: ServerResponse): void {
-  // `connection: close` stops node from draining the rest of an oversized body to reuse the socket.
+/** Past this much dropped body the connection is cut: draining a huge upload is not worth it. */
+const MAX_DRAIN_BYTES = 64 * 1024 * 1024;
+
+function refuse(gateway: Gateway, req: IncomingMessage, res: ServerResponse): void {
   write(res, gateway.payloadTooLarge(), true);
+  let drained = 0;
+  req.on('data', (chunk: Buffer) => {
+    drained += chunk.length;
+    if (drained > MAX_DRAIN_BYTES) req.socket.destroy();
+  });
+  req.resume();
 }
 
 /** Exported for tests: the request line and headers, undecoded. */

@@ -70,5 +70,4 @@ export function compileCors(config: CorsConfig): CompiledCors {
   };
 }
 
-// eslint-disable-next-line no-control-regex -- matching control characters is the point
 const CONTROL = /[\x00-\x1f\x7f]/;

@@ -74,7 +74,7 @@ export function createGateway(options: GatewayOptions): Gateway {
   const router = compileRoutes(options.routes.map((r) => ({ routeKey: r.routeKey, target: r.fn })));
   const cors: CompiledCors | null = options.cors ? compileCors(options.cors) : null;
   const clock = options.clock ?? systemClock;
-  const now = options.now ?? clock.now;
+  const now = options.now ?? (() => clock.now());
   const timeoutMs = timeoutSeconds * 1000;
   const { invoke, apiId } = options;
   const accountId = options.accountId ?? '000000000000';
@@ -106,6 +106,15 @@ export function createGateway(options: GatewayOptions): Gateway {
 
   async function handle(req: GatewayRequest): Promise<GatewayResponse> {
     const requestId = newRequestId();
+    try {
+      return await route(req, requestId);
+    } catch {
+      // A defect of ours; the client still gets API Gateway's answer, not a dropped connection.
+      return gatewayError(500, GatewayMessages.INTERNAL_SERVER_ERROR, requestId);
+    }
+  }
+
+  async function route(req: GatewayRequest, requestId: string): Promise<GatewayResponse> {
     if (req.body !== null && req.body.length > payloadLimitBytes) {
       return gatewayError(413, GatewayMessages.PAYLOAD_TOO_LARGE, requestId);
     }

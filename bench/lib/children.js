@@ -1,0 +1,115 @@
+/**
+ * Child processes of the bench (the bare server, `nimbus dev`): spawned here, remembered, and
+ * stopped on every way out of the run — normal end, error, Ctrl-C — so none outlives it.
+ */
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const NIMBUS_BIN = path.join(ROOT, 'bin/nimbus.js');
+const READY = /Nimbus ready at (http:\/\/\S+) \((\d+) ms\)/;
+/** Long enough for esbuild's first bundle on a busy 2-core machine. */
+const READY_TIMEOUT_MS = 30_000;
+
+const running = new Set();
+const tempDirs = new Set();
+
+/** A fresh directory under the OS temp dir, removed when the bench exits. */
+export function makeTempDir(prefix) {
+  const dir = mkdtempSync(path.join(os.tmpdir(), `nimbus-bench-${prefix}-`));
+  tempDirs.add(dir);
+  return dir;
+}
+
+/**
+ * Starts `node <args>` and resolves once a stdout line matches `ready`, with the match and the
+ * milliseconds from spawn to that line. Rejects if the process exits or stays silent too long.
+ */
+export async function startChild(args, { ready, env = {}, cwd = ROOT, ipc = false, timeoutMs = READY_TIMEOUT_MS }) {
+  const spawnedAt = performance.now();
+  const stdio = ['ignore', 'pipe', 'pipe', ...(ipc ? ['ipc'] : [])];
+  const child = spawn(process.execPath, args, { cwd, env: { ...process.env, ...env }, stdio });
+  running.add(child);
+  child.once('exit', () => running.delete(child));
+  let output = '';
+  child.stderr.setEncoding('utf8').on('data', (s) => (output += s));
+  child.stdout.setEncoding('utf8');
+  try {
+    const match = await new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no ready line after ${timeoutMs} ms`)), timeoutMs);
+      child.stdout.on('data', (s) => {
+        output += s;
+        const m = ready.exec(output);
+        if (m) {
+          clearTimeout(timer);
+          resolve(m);
+        }
+      });
+      child.once('exit', (code, signal) => {
+        clearTimeout(timer);
+        reject(new Error(`exited (${signal ?? `code ${code}`}) before it was ready`));
+      });
+    });
+    const readyMs = performance.now() - spawnedAt;
+    return { child, match, readyMs, spawnedAt, output: () => output };
+  } catch (err) {
+    await stopChild(child);
+    throw new Error(`node ${args.join(' ')}: ${err.message}\n${output.trim()}`);
+  }
+}
+
+/** `nimbus dev <appDir> --port 0` with its own state directory under the OS temp dir. */
+export async function startNimbus(appDir, env = {}) {
+  const stateDir = makeTempDir('state');
+  const started = await startChild([NIMBUS_BIN, 'dev', appDir, '--port', '0'], {
+    ready: READY,
+    env: { NIMBUS_STATE_DIR: stateDir, ...env },
+  });
+  return { ...started, url: started.match[1], reportedMs: Number(started.match[2]), stateDir };
+}
+
+/** SIGTERM (nimbus then stops its own instances), SIGKILL if it has not exited after `graceMs`. */
+export async function stopChild(child, graceMs = 5_000) {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = once(child, 'exit');
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+  await exited;
+  clearTimeout(timer);
+}
+
+export async function stopAll() {
+  await Promise.all([...running].map((c) => stopChild(c)));
+  removeTempDirs();
+}
+
+/** Resolves when every child has exited, or after `ms`. */
+function waitForChildren(ms) {
+  const all = Promise.all([...running].map((c) => once(c, 'exit')));
+  return Promise.race([all, new Promise((resolve) => setTimeout(resolve, ms).unref())]);
+}
+
+function removeTempDirs() {
+  for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
+  tempDirs.clear();
+}
+
+// Last resort for paths that skip stopAll(): 'exit' handlers cannot wait, so only signal.
+process.once('exit', () => {
+  for (const child of running) child.kill('SIGTERM');
+  removeTempDirs();
+});
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.once(signal, () => {
+    process.stderr.write(`\nbench: ${signal}, stopping child processes…\n`);
+    // Ctrl-C in a terminal reaches the children too, and `nimbus dev` treats a second signal as
+    // "exit now" without stopping its instances: give them a moment to stop on the first one.
+    void waitForChildren(2_000)
+      .then(stopAll)
+      .finally(() => process.exit(130));
+  });
+}

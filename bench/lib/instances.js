@@ -1,0 +1,41 @@
+/** Function instances of a running Nimbus, found through /proc (Linux only), and their memory. */
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+
+const WORKER = 'bootstrap.worker.mjs';
+
+/**
+ * The instance processes started by the Nimbus process `nimbusPid`. `loaded` tells a function's
+ * instance from a spare: a spare's code directory (the one it may read, from its
+ * `--allow-fs-read=…/code/` flag) is empty until a function's bundle is linked into it.
+ */
+export function listInstances(nimbusPid) {
+  const instances = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const pid = Number(entry);
+    try {
+      if (parentOf(pid) !== nimbusPid) continue;
+      const args = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+      if (!args.some((a) => a.endsWith(WORKER))) continue;
+      const codeDir = args.find((a) => a.startsWith('--allow-fs-read=') && a.endsWith('/code/'))?.slice('--allow-fs-read='.length);
+      instances.push({ pid, loaded: codeDir !== undefined && existsSync(path.join(codeDir, 'index.mjs')) });
+    } catch {
+      // The process exited while we looked.
+    }
+  }
+  return instances;
+}
+
+/** Proportional and resident set size in MB, from /proc/<pid>/smaps_rollup. */
+export function memoryOf(pid) {
+  const text = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
+  const kb = (field) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(text)?.[1]);
+  return { pid, pssMb: kb('Pss') / 1024, rssMb: kb('Rss') / 1024 };
+}
+
+function parentOf(pid) {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // `pid (comm) state ppid …`: comm may hold spaces and parentheses, so split after the last ')'.
+  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+}

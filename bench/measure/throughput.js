@@ -1,0 +1,32 @@
+/**
+ * Throughput and latency of `GET /hello` through Nimbus against the bare server, under the same
+ * load: once with `connections` connections, once with one (latency without queueing).
+ */
+import { runLoad } from '../lib/load.js';
+import { round } from '../lib/stats.js';
+
+const WARMUP_S = 2;
+
+export async function measureThroughput({ bareUrl, nimbusUrl, connections, durationS, log }) {
+  log(`warm-up ${WARMUP_S} s each (JIT, and Nimbus scaling out to ${connections} instances)`);
+  await runLoad({ url: bareUrl, connections, durationS: WARMUP_S });
+  await runLoad({ url: nimbusUrl, connections, durationS: WARMUP_S });
+  const pairs = {};
+  for (const c of [...new Set([connections, 1])]) {
+    log(`${c} connection(s): bare ${durationS} s, then Nimbus ${durationS} s`);
+    const bare = await runLoad({ url: bareUrl, connections: c, durationS });
+    const nimbus = await runLoad({ url: nimbusUrl, connections: c, durationS });
+    pairs[`c${c}`] = compare(bare, nimbus);
+  }
+  return pairs;
+}
+
+function compare(bare, nimbus) {
+  return {
+    bare,
+    nimbus,
+    ratio: bare.reqPerSec > 0 ? round(nimbus.reqPerSec / bare.reqPerSec, 3) : null,
+    addedP50Ms: round(nimbus.p50Ms - bare.p50Ms, 3),
+    addedP99Ms: round(nimbus.p99Ms - bare.p99Ms, 3),
+  };
+}
