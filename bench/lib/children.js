@@ -17,6 +17,8 @@ const READY_TIMEOUT_MS = 30_000;
 
 const running = new Set();
 const tempDirs = new Set();
+/** Set on SIGINT/SIGTERM: the run is ending, nothing new may start. */
+let stopping = false;
 
 /** A fresh directory under the OS temp dir, removed when the bench exits. */
 export function makeTempDir(prefix) {
@@ -30,6 +32,7 @@ export function makeTempDir(prefix) {
  * milliseconds from spawn to that line. Rejects if the process exits or stays silent too long.
  */
 export async function startChild(args, { ready, env = {}, cwd = ROOT, ipc = false, timeoutMs = READY_TIMEOUT_MS }) {
+  if (stopping) throw new Error('the bench is stopping');
   const spawnedAt = performance.now();
   const stdio = ['ignore', 'pipe', 'pipe', ...(ipc ? ['ipc'] : [])];
   const child = spawn(process.execPath, args, { cwd, env: { ...process.env, ...env }, stdio });
@@ -105,6 +108,7 @@ process.once('exit', () => {
 });
 for (const signal of ['SIGINT', 'SIGTERM']) {
   process.once(signal, () => {
+    stopping = true;
     process.stderr.write(`\nbench: ${signal}, stopping child processes…\n`);
     // Ctrl-C in a terminal reaches the children too, and `nimbus dev` treats a second signal as
     // "exit now" without stopping its instances: give them a moment to stop on the first one.

@@ -91,19 +91,32 @@ async function route(options: ControlOptions, req: IncomingMessage, res: ServerR
     const requestId = url.searchParams.get('requestId') ?? undefined;
     const since = url.searchParams.has('since') ? Number(url.searchParams.get('since')) : undefined;
     const limit = url.searchParams.has('limit') ? Number(url.searchParams.get('limit')) : undefined;
-    const records = await options.logs.query({ fn, requestId, since, limit });
-    if (url.searchParams.get('follow') !== '1') return send(res, 200, { records });
-    return stream(options, res, records, fn);
+    const query = () => (limit === 0 ? Promise.resolve([]) : options.logs.query({ fn, requestId, since, limit }));
+    if (url.searchParams.get('follow') !== '1') return send(res, 200, { records: await query() });
+    return stream(options, res, query, fn);
   }
   send(res, 404, { error: { code: 'UNKNOWN_OPERATION', message: `No control operation ${method} ${url.pathname}` } });
 }
 
-function stream(options: ControlOptions, res: ServerResponse, backlog: readonly LogRecord[], fn: string | undefined): void {
-  res.writeHead(200, { 'content-type': 'application/x-ndjson', 'cache-control': 'no-store' });
-  for (const r of backlog) res.write(JSON.stringify(r) + '\n');
-  const stop = options.logs.follow({ fn }, (r) => res.write(JSON.stringify(r) + '\n'));
+/**
+ * The backlog, then live records as NDJSON. Following starts before the backlog is read, so that no
+ * record falls between the two; one that is in both is written once.
+ */
+async function stream(options: ControlOptions, res: ServerResponse, backlog: () => Promise<readonly LogRecord[]>, fn: string | undefined): Promise<void> {
+  let early: LogRecord[] | undefined = [];
+  const stop = options.logs.follow({ fn }, (r) => (early ? early.push(r) : res.write(JSON.stringify(r) + '\n')));
   res.on('close', stop);
+  const past = await backlog();
+  res.writeHead(200, { 'content-type': 'application/x-ndjson', 'cache-control': 'no-store' });
+  const seen = new Set(past.map(key));
+  for (const r of past) res.write(JSON.stringify(r) + '\n');
+  for (const r of early) if (!seen.has(key(r))) res.write(JSON.stringify(r) + '\n');
+  early = undefined;
+  // Headers go out now, not with the first record: the client knows it is connected.
+  res.flushHeaders();
 }
+
+const key = (r: LogRecord): string => `${r.time}\u0000${r.requestId ?? ''}\u0000${r.stream}\u0000${r.message}`;
 
 function send(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);

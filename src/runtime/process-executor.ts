@@ -129,7 +129,9 @@ export class ProcessExecutor implements Executor {
       accountId: identity.accountId,
       log: (requestId, message) => onLog({ fn: pool.spec.name, requestId, time: clock.now(), stream: 'runtime', message }),
       acquireInstance: async (s) => {
-        const instance = await this.spares.take(s.memoryMb);
+        const instance = await this.spares.take(s.memoryMb).catch((err: unknown) => {
+          throw new PlatformError('INSTANCE_FAILED', `Could not start an instance of ${s.name}: ${(err as Error).message}`, {}, { cause: err });
+        });
         this.owners.set(instance, pool);
         const env = functionEnvironment(s, identity, instance);
         const outcome = await instance.load({
