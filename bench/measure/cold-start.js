@@ -3,15 +3,10 @@
  * request, the function's instance has been reaped and the spare pool is full again, so every
  * request takes the pre-started-spare path (a spare loads the handler and runs it).
  */
-import { get, getJson, pollUntil, sleep } from '../lib/http.js';
+import { get, getJson, pollUntil } from '../lib/http.js';
 import { percentile, round } from '../lib/stats.js';
 
 export const IDLE_TIMEOUT_MS = 100;
-/**
- * `stats.spares` counts a spare from the moment it is spawned, not once its Node has booted:
- * this pause lets the refill started by the previous cold start finish booting.
- */
-const SPARE_BOOT_MS = 50;
 const WARM_SAMPLES = 200;
 /** Keeps the instance busy past the spare refill its own cold start set off. */
 const WARM_SETTLE_MS = 300;
@@ -21,7 +16,6 @@ export async function measureColdStarts({ nimbus, count, spares, log }) {
   const ttfb = [];
   for (let i = 0; i < count; i++) {
     await waitUntilCold(nimbus.url, spares);
-    await sleep(SPARE_BOOT_MS);
     const res = await get(`${nimbus.url}/cold`);
     if (res.status !== 200) throw new Error(`GET /cold: ${res.status} ${res.body}`);
     ttfb.push(res.ttfbMs);
@@ -50,7 +44,8 @@ function waitUntilCold(url, spares) {
     async () => {
       const { stats } = await getJson(`${url}/_nimbus/functions`);
       const cold = stats.functions.cold ?? { busy: 0, idle: 0 };
-      return cold.busy === 0 && cold.idle === 0 && stats.spares === spares;
+      // sparesReady: spares whose Node has booted, so that the request measures the spare path.
+      return cold.busy === 0 && cold.idle === 0 && stats.sparesReady === spares;
     },
     { everyMs: 5, what: 'the `cold` instance to be reaped and the spares refilled' },
   );

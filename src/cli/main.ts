@@ -6,7 +6,6 @@ import { readFile } from 'node:fs/promises';
 import { Command, Option } from 'commander';
 import { isPlatformError } from '../core/errors.js';
 import { controlClient } from './client.js';
-import { dev } from './dev.js';
 
 const program = new Command('nimbus')
   .description('A serverless cloud you run yourself')
@@ -21,6 +20,8 @@ program
   .option('--host <host>', 'address to listen on')
   .option('--no-watch', 'do not rebuild on changes')
   .action(async (dir: string, opts: { port?: string; host?: string; watch: boolean }) => {
+    // Loaded on demand: the platform is not needed by the commands that only talk to one.
+    const { dev } = await import('./dev.js');
     await dev({ appDir: dir, port: opts.port, host: opts.host, watch: opts.watch });
   });
 

@@ -59,7 +59,9 @@ export interface LogRecord {
 
 export interface ExecutorStats {
   readonly functions: Readonly<Record<string, { readonly busy: number; readonly idle: number }>>;
+  /** Pre-started empty instances, and how many of them have finished booting. */
   readonly spares: number;
+  readonly sparesReady: number;
 }
 
 export interface Executor {

@@ -4,8 +4,8 @@
  * directory. It starts empty (a spare) and is handed one function for its whole life.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { link, copyFile, rm } from 'node:fs/promises';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { copyFileSync, existsSync, linkSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import type { FromInstance, LambdaErrorObject, ToInstance } from './protocol.js';
 
@@ -142,8 +142,10 @@ export class Instance {
     this.functionName = fn.functionName;
     this.codeSha256 = fn.codeSha256;
     const target = path.join(this.codeDir, 'index.mjs');
-    await linkOrCopy(fn.bundlePath, target);
-    await linkOrCopy(`${fn.bundlePath}.map`, `${target}.map`).catch(() => undefined);
+    // Synchronous: a few metadata operations, cheaper than as many trips through the thread pool
+    // on the cold-start path.
+    linkOrCopy(fn.bundlePath, target);
+    if (existsSync(`${fn.bundlePath}.map`)) linkOrCopy(`${fn.bundlePath}.map`, `${target}.map`);
     await this.ready;
     const outcome = new Promise<LoadOutcome>((resolve) => {
       const timer = setTimeout(() => {
@@ -279,12 +281,12 @@ export class Instance {
   }
 }
 
-async function linkOrCopy(from: string, to: string): Promise<void> {
-  await rm(to, { force: true });
+function linkOrCopy(from: string, to: string): void {
+  rmSync(to, { force: true });
   try {
-    await link(from, to);
+    linkSync(from, to);
   } catch {
     // Another file system (EXDEV) or no hard links: a copy serves as well.
-    await copyFile(from, to);
+    copyFileSync(from, to);
   }
 }

@@ -100,13 +100,14 @@ export class ProcessExecutor implements Executor {
       return await pool.invoke(options);
     } finally {
       this.active--;
+      this.spares.refill();
     }
   }
 
   stats(): ExecutorStats {
     const functions: Record<string, { busy: number; idle: number }> = {};
     for (const [name, pool] of this.pools) functions[name] = pool.counts();
-    return { functions, spares: this.spares.count };
+    return { functions, spares: this.spares.count, sparesReady: this.spares.ready };
   }
 
   async close(): Promise<void> {

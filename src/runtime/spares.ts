@@ -30,6 +30,13 @@ export class Spares {
     return n;
   }
 
+  /** Spares that have booted and wait for a function. */
+  get ready(): number {
+    let n = 0;
+    for (const pool of this.pools.values()) for (const i of pool) if (i.booted) n++;
+    return n;
+  }
+
   /** Keeps spares for exactly these memory sizes; others are stopped. */
   use(memorySizes: Iterable<number>): void {
     const wanted = new Set(memorySizes);
@@ -38,16 +45,25 @@ export class Spares {
       this.pools.delete(mb);
       for (const i of pool) void i.dispose();
     }
-    for (const mb of wanted) this.refill(mb);
+    for (const mb of wanted) this.refillPool(mb);
   }
 
-  /** A booted spare of `memoryMb`; started now if none is waiting. */
+  /**
+   * A booted spare of `memoryMb`; started now if none is waiting. The pool is not refilled here:
+   * a process booting beside the cold start it serves would slow it down on a small machine, so
+   * the caller calls `refill()` once the invocation is done.
+   */
   async take(memoryMb: number): Promise<Instance> {
     const pool = this.pools.get(memoryMb);
-    const instance = pool?.shift() ?? this.start(memoryMb);
-    if (pool) this.refill(memoryMb);
+    const i = pool?.findIndex((s) => s.booted) ?? -1;
+    const instance = pool && i >= 0 ? pool.splice(i, 1)[0]! : (pool?.shift() ?? this.start(memoryMb));
     await instance.ready;
     return instance;
+  }
+
+  /** Tops every pool up to its size. Cheap when they are full. */
+  refill(): void {
+    for (const [mb, pool] of this.pools) if (pool.length < this.options.perMemorySize) this.refillPool(mb);
   }
 
   /** Whether `instance` is a spare (not yet handed a function). */
@@ -63,7 +79,7 @@ export class Spares {
       pool.splice(i, 1);
       void instance.dispose();
       // A spare that never booted would only fail again: wait for the next take to try.
-      if (instance.booted) this.refill(instance.memoryMb);
+      if (instance.booted) this.refillPool(instance.memoryMb);
     }
   }
 
@@ -74,7 +90,7 @@ export class Spares {
     await Promise.all(all.map((i) => i.dispose()));
   }
 
-  private refill(memoryMb: number): void {
+  private refillPool(memoryMb: number): void {
     const pool = this.pools.get(memoryMb) ?? [];
     this.pools.set(memoryMb, pool);
     while (!this.closed && pool.length < this.options.perMemorySize) pool.push(this.start(memoryMb));
