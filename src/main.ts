@@ -44,7 +44,9 @@ export async function startPlatform(config: PlatformConfig): Promise<Platform> {
 
   let url = `http://${config.host}:${config.port}`;
   const executor = new ProcessExecutor({
-    dir: path.join(config.stateDir, 'instances'),
+    // Per platform process: two platforms on one app keep apart, and a crashed one's leftovers are
+    // told apart by its pid.
+    dir: path.join(config.stateDir, 'instances', String(process.pid)),
     bootstrapPath: bootstrapPath(),
     clock,
     identity: {

@@ -196,4 +196,7 @@ const fatal = (kind: 'uncaught' | 'rejection') => (err: unknown) => {
 process.on('uncaughtException', fatal('uncaught'));
 process.on('unhandledRejection', fatal('rejection'));
 
+// The platform went away (even by kill -9): an instance never outlives it.
+process.on('disconnect', () => process.exit(0));
+
 send({ type: 'ready' });

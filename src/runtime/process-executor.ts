@@ -4,7 +4,9 @@
  * instance starts one (from a pre-started spare) unless the function's reserved concurrency or the
  * platform's limit is reached, in which case it is throttled.
  */
+import { readdirSync, rmSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
+import path from 'node:path';
 import { PlatformError } from '../core/errors.js';
 import { functionArn } from '../core/lambda.js';
 import type { Clock } from '../ports/clock.js';
@@ -45,6 +47,7 @@ export class ProcessExecutor implements Executor {
 
   constructor(options: ProcessExecutorOptions) {
     this.options = options;
+    removeStaleSiblings(options.dir);
     this.spares = new Spares({
       dir: options.dir,
       bootstrapPath: options.bootstrapPath,
@@ -175,5 +178,33 @@ export class ProcessExecutor implements Executor {
       }
       if (!this.closed) this.scheduleReap();
     });
+  }
+}
+
+/**
+ * Instance directories are named by the platform process that made them; those of processes no
+ * longer running (a platform killed with -9 cannot clean up) are removed.
+ */
+function removeStaleSiblings(dir: string): void {
+  const parent = path.dirname(dir);
+  let names: string[];
+  try {
+    names = readdirSync(parent);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const pid = Number(name);
+    if (!Number.isInteger(pid) || pid === process.pid || isRunning(pid)) continue;
+    rmSync(path.join(parent, name), { recursive: true, force: true });
+  }
+}
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }

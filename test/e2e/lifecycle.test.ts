@@ -1,4 +1,5 @@
 // Platform lifecycle end to end: manifest errors, hot reload, scale to zero, provisioned instances.
+import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -79,5 +80,20 @@ describe('scaling', () => {
     // A provisioned instance's first invocation reports no Init Duration: it was initialised ahead.
     const logs = (await (await fetch(`${nimbus.url}/_nimbus/logs?fn=version`)).json()) as { records: { message: string }[] };
     expect(logs.records.find((r) => r.message.startsWith('REPORT'))?.message).not.toMatch(/Init Duration/);
+  });
+});
+
+describe('a platform killed with -9', () => {
+  it('leaves no function instance running, and its leftovers are cleaned by the next start', async () => {
+    const dir = await copyApp(MINIMAL);
+    const first = await startNimbus(dir, { keepDir: true });
+    const { pid } = await version(first);
+    first.proc.kill('SIGKILL');
+    await eventually(async () => !alive(pid), 5_000);
+    const leftovers = path.join(dir, '.nimbus/instances', String(first.proc.pid));
+    expect(existsSync(leftovers)).toBe(true);
+    nimbus = await startNimbus(dir);
+    expect(existsSync(leftovers)).toBe(false);
+    expect((await version(nimbus)).version).toBe(1);
   });
 });
