@@ -116,8 +116,12 @@ export class FunctionPool {
   private async run(instance: Instance, spec: FunctionSpec, options: InvokeOptions, initDurationMs: number | undefined): Promise<InvokeResult> {
     const { requestId } = options;
     this.deps.log(requestId, startLine(requestId));
-    const outcome = await instance.invoke(requestId, options.payload, spec.timeoutSeconds * 1000, options.clientContext);
-    instance.invocations++;
+    let outcome = await instance.invoke(requestId, options.payload, spec.timeoutSeconds * 1000, options.clientContext);
+    // A peak between two reads of the memory watch still broke the limit: fail as the watch would have.
+    if ((outcome.kind === 'result' || outcome.kind === 'failure') && outcome.maxRssKb > spec.memoryMb * 1024) {
+      instance.kill();
+      outcome = { kind: 'exit', how: 'signal: killed', outOfMemory: true, durationMs: outcome.durationMs };
+    }
     const result = this.toResult(requestId, spec, outcome, initDurationMs);
     this.deps.log(requestId, endLine(requestId));
     this.deps.log(

@@ -52,7 +52,6 @@ export class Instance {
   functionName: string | undefined;
   codeSha256: string | undefined;
   lastUsed = 0;
-  invocations = 0;
   /** The process booted (sent `ready`). */
   booted = false;
   dead = false;

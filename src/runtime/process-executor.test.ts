@@ -149,4 +149,11 @@ describe('ProcessExecutor', () => {
     const hurries = await invoke('hurries');
     expect(hurries.durationMs).toBeLessThan(1000);
   });
+
+  it('fails an invocation whose memory peaked over the limit, however briefly', async () => {
+    await executor.deploy([spec('f', await bundle('f', 'export const handler = async () => { const b = Buffer.alloc(200 * 1024 * 1024, 1); return b.length; };'))]);
+    const r = await invoke('f');
+    expect(r.error?.type).toBe('Runtime.OutOfMemory');
+    expect(executor.stats().functions.f!.idle).toBe(0);
+  });
 });
