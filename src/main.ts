@@ -77,7 +77,7 @@ export async function startPlatform(config: PlatformConfig): Promise<Platform> {
 
   const server: Server = createListener({
     aws: { lambda: (req) => handleLambdaRequest({ functions, endpointUrl: () => url }, req) },
-    control: controlHandler({ app: () => app?.manifest.app ?? '', functions, logs, stats: () => executor.stats() }),
+    control: controlHandler({ app: () => app?.manifest.app, functions, logs, stats: () => executor.stats() }),
     api: (req, res) => {
       if (gateway) return handleApiRequest(gateway, req, res);
       res.writeHead(503, { 'content-type': 'application/json' }).end('{"message":"Service Unavailable"}');

@@ -15,7 +15,8 @@ export interface LogsReader {
 }
 
 export interface ControlOptions {
-  readonly app: () => string;
+  /** The app's name once it is deployed; undefined while the platform is starting. */
+  readonly app: () => string | undefined;
   readonly functions: FunctionsService;
   readonly logs: LogsReader;
   readonly stats: () => unknown;
@@ -54,7 +55,9 @@ async function route(options: ControlOptions, req: IncomingMessage, res: ServerR
   const [what, name, action] = parts;
 
   if (what === 'health' && method === 'GET') {
-    return send(res, 200, { status: 'ok', app: options.app(), functions: options.functions.list().length });
+    const app = options.app();
+    if (app === undefined) return send(res, 503, { status: 'starting' });
+    return send(res, 200, { status: 'ok', app, functions: options.functions.list().length });
   }
   if (what === 'functions' && method === 'GET' && name === undefined) {
     return send(res, 200, {

@@ -19,6 +19,12 @@ afterAll(async () => {
 });
 
 describe('examples/hello', () => {
+  it('is healthy once ready', async () => {
+    const res = await fetch(`${nimbus.url}/_nimbus/health`);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ status: 'ok', app: 'hello', functions: 4 });
+  });
+
   it('greets', async () => {
     const res = await fetch(`${nimbus.url}/hello/reader`);
     expect(res.status).toBe(200);

@@ -156,10 +156,11 @@ describe('errors', () => {
 
   it('answers 503 when the integration outlasts the API timeout', async () => {
     const started = Date.now();
-    const res = await get('/patient?ms=6000');
+    const res = await get('/patient?ms=9000');
     expect(res.status).toBe(503);
     expect(await res.json()).toEqual({ message: 'Service Unavailable' });
-    expect(Date.now() - started).toBeLessThan(5_900);
+    // Answered at the API's 3 s timeout, long before the function's 9 s are over.
+    expect(Date.now() - started).toBeLessThan(8_000);
   }, 20_000);
 });
 
