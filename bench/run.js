@@ -46,6 +46,7 @@ async function main() {
   log(`${config.durationS} s per load run, ${config.connections} connections, ${config.coldStarts} cold starts`);
 
   const bare = await startChild([path.join(BENCH_DIR, 'bare-server.js')], { ready: /bare server at (\S+)/, ipc: true });
+  const floor = await startChild([path.join(BENCH_DIR, 'ipc-floor-server.js'), String(config.connections)], { ready: /ipc floor server at (\S+)/, ipc: true });
   const nimbus = await startNimbus(APP_DIR);
   const bareUrl = bare.match[1];
   log(`bare server ${bareUrl}, Nimbus ${nimbus.url}`);
@@ -54,13 +55,14 @@ async function main() {
   const memory = await measureIdleMemory({ nimbus, warmRequests: 5 });
   const throughput = await measureThroughput({
     bareUrl,
+    floorUrl: floor.match[1],
     nimbusUrl: `${nimbus.url}/hello`,
     connections: config.connections,
     durationS: config.durationS,
     log,
   });
   const memoryAfterLoad = await measureIdleMemory({ nimbus, warmRequests: 0 });
-  await Promise.all([stopChild(bare.child), stopChild(nimbus.child)]);
+  await Promise.all([stopChild(bare.child), stopChild(floor.child), stopChild(nimbus.child)]);
 
   log(`cold starts (NIMBUS_IDLE_TIMEOUT_MS=${IDLE_TIMEOUT_MS})`);
   const coldNimbus = await startNimbus(APP_DIR, { NIMBUS_IDLE_TIMEOUT_MS: String(IDLE_TIMEOUT_MS) });

@@ -7,19 +7,23 @@ import { round } from '../lib/stats.js';
 
 const WARMUP_S = 2;
 
-export async function measureThroughput({ bareUrl, nimbusUrl, connections, durationS, log }) {
+export async function measureThroughput({ bareUrl, floorUrl, nimbusUrl, connections, durationS, log }) {
   log(`warm-up ${WARMUP_S} s each (JIT, and Nimbus scaling out to ${connections} instances)`);
   await runLoad({ url: bareUrl, connections, durationS: WARMUP_S });
+  await runLoad({ url: floorUrl, connections, durationS: WARMUP_S });
   await runLoad({ url: nimbusUrl, connections, durationS: WARMUP_S });
   const pairs = {};
   for (const c of [...new Set([connections, 1])]) {
-    log(`${c} connection(s): bare ${durationS} s, then Nimbus ${durationS} s`);
+    log(`${c} connection(s): bare ${durationS} s, fork+IPC floor ${durationS} s, then Nimbus ${durationS} s`);
     const bare = await runLoad({ url: bareUrl, connections: c, durationS });
+    const floor = await runLoad({ url: floorUrl, connections: c, durationS });
     const nimbus = await runLoad({ url: nimbusUrl, connections: c, durationS });
-    pairs[`c${c}`] = compare(bare, nimbus);
+    pairs[`c${c}`] = { ...compare(bare, nimbus), floor, floorRatio: ratio(floor, bare), nimbusToFloor: ratio(nimbus, floor) };
   }
   return pairs;
 }
+
+const ratio = (a, b) => (b.reqPerSec > 0 ? round(a.reqPerSec / b.reqPerSec, 3) : null);
 
 function compare(bare, nimbus) {
   return {
