@@ -1,67 +1,37 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Gateway, GatewayRequest, GatewayResponse } from '../services/gateway/index.js';
+import { readBody } from './body.js';
 
 /**
  * Serves one HTTP API request on node's http server: reads the body up to the gateway's payload
- * limit, hands the gateway a `GatewayRequest` built from the raw request line and headers, and
- * writes its answer. A body over the limit is refused with 413 as soon as that is known (from
- * `content-length`, or while reading); the rest of the body is read and dropped, up to a bound, so
- * that a client still sending it gets to read the answer instead of a reset connection.
+ * limit (413 as soon as it is over), hands the gateway a `GatewayRequest` built from the raw request
+ * line and headers, and writes its answer.
  */
 export function handleApiRequest(gateway: Gateway, req: IncomingMessage, res: ServerResponse): void {
-  const limit = gateway.payloadLimitBytes;
   const declared = req.headers['content-length'];
-  if (declared !== undefined && Number(declared) > limit) {
-    refuse(gateway, req, res);
-    return;
-  }
   // Nothing to read: answer without waiting a turn for 'end'.
   if (declared === '0' || (declared === undefined && req.headers['transfer-encoding'] === undefined)) {
     dispatch(gateway, req, res, null);
     return;
   }
-
-  const chunks: Buffer[] = [];
-  let total = 0;
-  let refused = false;
-  req.on('data', (chunk: Buffer) => {
-    if (refused) return;
-    total += chunk.length;
-    if (total > limit) {
-      refused = true;
-      chunks.length = 0;
-      refuse(gateway, req, res);
-      return;
-    }
-    chunks.push(chunk);
-  });
-  req.on('end', () => {
-    if (refused) return;
-    dispatch(gateway, req, res, total === 0 ? null : chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, total));
-  });
-  // A client that goes away mid-body gets no answer; the socket is already gone.
-  req.on('error', () => res.destroy());
+  readBody(req, gateway.payloadLimitBytes).then(
+    (body) => {
+      // The connection stays open while the rest of the body drains: closing it under a client that
+      // is still sending makes the client see a reset instead of the answer.
+      if (body === 'too-large') write(res, gateway.payloadTooLarge());
+      else dispatch(gateway, req, res, body.length === 0 ? null : body);
+    },
+    // A client that goes away mid-body gets no answer; the socket is already gone.
+    () => res.destroy(),
+  );
 }
 
 function dispatch(gateway: Gateway, req: IncomingMessage, res: ServerResponse, body: Buffer | null): void {
   gateway.handle(toGatewayRequest(req, body)).then(
-    (response) => write(res, response, false),
+    (response) => write(res, response),
     // `handle` answers every failure itself; this is a defect, not a request outcome.
-    () => write(res, { statusCode: 500, headers: [['content-type', 'application/json']], body: '{"message":"Internal Server Error"}' }, false),
+    () => write(res, { statusCode: 500, headers: [['content-type', 'application/json']], body: '{"message":"Internal Server Error"}' }),
   );
-}
-
-/** Past this much dropped body the connection is cut: draining a huge upload is not worth it. */
-const MAX_DRAIN_BYTES = 64 * 1024 * 1024;
-
-function refuse(gateway: Gateway, req: IncomingMessage, res: ServerResponse): void {
-  write(res, gateway.payloadTooLarge(), true);
-  let drained = 0;
-  req.on('data', (chunk: Buffer) => {
-    drained += chunk.length;
-    if (drained > MAX_DRAIN_BYTES) req.socket.destroy();
-  });
-  req.resume();
 }
 
 /** Exported for tests: the request line and headers, undecoded. */
@@ -95,7 +65,7 @@ export function toGatewayRequest(req: IncomingMessage, body: Buffer | null): Gat
   };
 }
 
-function write(res: ServerResponse, response: GatewayResponse, close: boolean): void {
+function write(res: ServerResponse, response: GatewayResponse): void {
   if (res.headersSent || res.destroyed) return;
   const { statusCode, body } = response;
   const flat: string[] = [];
@@ -103,7 +73,6 @@ function write(res: ServerResponse, response: GatewayResponse, close: boolean): 
   // 204 and 304 carry neither a body nor its length.
   const bodyless = statusCode === 204 || statusCode === 304;
   if (!bodyless) flat.push('content-length', String(typeof body === 'string' ? Buffer.byteLength(body) : body.length));
-  if (close) flat.push('connection', 'close');
   try {
     res.writeHead(statusCode, flat);
   } catch {

@@ -58,7 +58,7 @@ async function serveAws(options: ListenerOptions, service: string, req: Incoming
   }
   const body = await readBody(req, options.maxAwsBodyBytes);
   if (body === 'too-large') {
-    res.writeHead(413, { 'content-type': 'application/json', 'x-amzn-errortype': 'RequestTooLargeException', connection: 'close' });
+    res.writeHead(413, { 'content-type': 'application/json', 'x-amzn-errortype': 'RequestTooLargeException' });
     res.end(JSON.stringify({ Type: 'User', message: `Request must be smaller than ${options.maxAwsBodyBytes} bytes` }));
     return;
   }

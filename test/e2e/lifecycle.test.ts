@@ -32,6 +32,18 @@ describe('the manifest', () => {
   });
 });
 
+describe('an app without $default', () => {
+  it('answers 404 Not Found where no route matches', async () => {
+    nimbus = await startNimbus(await copyApp(MINIMAL));
+    for (const [method, p] of [['GET', '/nothing'], ['POST', '/version'], ['GET', '/version/']]) {
+      const res = await fetch(`${nimbus.url}${p}`, { method });
+      expect(res.status).toBe(404);
+      expect(await res.json()).toEqual({ message: 'Not Found' });
+      expect(res.headers.get('apigw-requestid')).toBeTruthy();
+    }
+  });
+});
+
 describe('hot reload', () => {
   it('swaps in changed code without dropping requests in flight', async () => {
     nimbus = await startNimbus(await copyApp(MINIMAL));
