@@ -38,7 +38,7 @@ export interface BundleOptions {
 // Older builds stay a while: an instance started from one may still read its source map.
 const KEEP_BUILDS = 3;
 // Part of the cache key: bump it when the esbuild options change, so old builds are not reused.
-const BUILD_FORMAT = 1;
+const BUILD_FORMAT = 2;
 const HASH_DIR = /^[0-9a-f]{16}$/;
 // A file modified this close to the build's start is not trusted by the fast path ("racy git"): file
 // times are coarse (a kernel tick on Linux, 1 s on HFS+), so an edit racing esbuild's read could
@@ -70,13 +70,12 @@ export async function bundleFunction(opts: BundleOptions): Promise<Bundle> {
   if (previous) return previous;
 
   const startedAt = Date.now();
-  // Every hash dir sits at the same depth, so the map's relative `sources` are right in any of them.
   const placeholder = path.join(fnDir, '0'.repeat(16), 'index.mjs');
   const { outputFiles, metafile } = await runEsbuild(appDir, entry, placeholder, fn);
   checkExport(appDir, entry, fn, metafile);
 
   const js = outputOf(outputFiles, '.mjs');
-  const map = outputOf(outputFiles, '.mjs.map');
+  const map = { contents: absoluteSources(outputOf(outputFiles, '.mjs.map').text, path.dirname(placeholder)) };
   const codeSha256 = createHash('sha256').update(js.contents).update(map.contents).digest('hex');
   const buildDir = path.join(fnDir, codeSha256.slice(0, 16));
   await storeBuild(buildDir, js, map);
@@ -178,9 +177,19 @@ function outputOf(files: OutputFile[], suffix: string): OutputFile {
   return file;
 }
 
+/**
+ * Rewrites the map's `sources` from paths relative to the bundle into absolute ones: instances run
+ * the bundle from a directory of their own, and stack traces must still name the user's files.
+ */
+function absoluteSources(mapText: string, bundleDir: string): string {
+  const map = JSON.parse(mapText) as { sources: string[] };
+  map.sources = map.sources.map((s) => path.resolve(bundleDir, s));
+  return JSON.stringify(map);
+}
+
 // Written to a private directory and renamed into place, so a concurrent build of the same content
 // (or a crash half-way) never leaves a reader with a partial bundle.
-async function storeBuild(buildDir: string, js: OutputFile, map: OutputFile): Promise<void> {
+async function storeBuild(buildDir: string, js: OutputFile, map: { contents: string }): Promise<void> {
   if (!(await exists(path.join(buildDir, 'index.mjs')))) {
     const tmp = `${buildDir}.tmp-${randomBytes(6).toString('hex')}`;
     await mkdir(tmp, { recursive: true });
