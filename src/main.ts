@@ -107,11 +107,11 @@ export async function startPlatform(config: PlatformConfig): Promise<Platform> {
     return deployed.filter((f) => before.get(f.name)?.codeSha256 !== f.codeSha256 && before.size > 0).map((f) => f.name);
   };
 
-  url = await listen(server, config.host, config.port);
   try {
+    url = await listen(server, config.host, config.port);
     await deployApp();
   } catch (err) {
-    await closeAll();
+    await closeAll().catch(() => undefined);
     throw err;
   }
 

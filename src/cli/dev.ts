@@ -15,12 +15,6 @@ export async function dev(options: DevOptions): Promise<void> {
   const config = loadConfig({ appDir: options.appDir, port: options.port, host: options.host, watch: options.watch });
   const platform = await startPlatform(config);
   const out = process.stdout;
-  out.write(`Nimbus ready at ${platform.url} (${Math.round(performance.now() - started)} ms), app "${platform.appName}"\n`);
-  out.write(`  HTTP API      ${platform.url}/\n`);
-  for (const route of platform.routes()) out.write(`    ${route.routeKey.padEnd(28)} → ${route.fn}\n`);
-  out.write(`  AWS endpoint  AWS_ENDPOINT_URL=${platform.url}\n`);
-  out.write(`  Control API   ${platform.url}/_nimbus/health\n`);
-
   let stopWatching = (): void => undefined;
   if (config.watch) {
     let reloading: Promise<void> = Promise.resolve();
@@ -39,6 +33,13 @@ export async function dev(options: DevOptions): Promise<void> {
     });
     stopWatching = () => watcher.close();
   }
+
+  // Ready is announced once the watcher is in place: an edit made on seeing it is not missed.
+  out.write(`Nimbus ready at ${platform.url} (${Math.round(performance.now() - started)} ms), app "${platform.appName}"\n`);
+  out.write(`  HTTP API      ${platform.url}/\n`);
+  for (const route of platform.routes()) out.write(`    ${route.routeKey.padEnd(28)} → ${route.fn}\n`);
+  out.write(`  AWS endpoint  AWS_ENDPOINT_URL=${platform.url}\n`);
+  out.write(`  Control API   ${platform.url}/_nimbus/health\n`);
 
   let stopping = false;
   const stop = (signal: string) => {

@@ -77,9 +77,12 @@ async function serveAws(options: ListenerOptions, service: string, req: Incoming
 /** Listens and resolves with the base URL. */
 export function listen(server: Server, host: string, port: number): Promise<string> {
   return new Promise((resolve, reject) => {
-    server.once('error', reject);
+    server.once('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EADDRINUSE') reject(new Error(`${host}:${port} is already in use: stop what listens there, or pass --port (0 picks a free one)`));
+      else reject(err);
+    });
     server.listen(port, host, () => {
-      server.off('error', reject);
+      server.removeAllListeners('error');
       const addr = server.address() as AddressInfo;
       const h = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
       resolve(`http://${h}:${addr.port}`);

@@ -109,3 +109,13 @@ describe('a platform killed with -9', () => {
     expect((await version(nimbus)).version).toBe(1);
   });
 });
+
+describe('a port in use', () => {
+  it('is one clear line', async () => {
+    nimbus = await startNimbus(await copyApp(MINIMAL));
+    const port = new URL(nimbus.url).port;
+    const out = await runCli(['dev', nimbus.dir, '--port', port]);
+    expect(out.code).toBe(1);
+    expect(out.stderr.trim()).toBe(`nimbus: 127.0.0.1:${port} is already in use: stop what listens there, or pass --port (0 picks a free one)`);
+  });
+});
