@@ -1,0 +1,161 @@
+// The behaviour every `Executor` must show: Lambda's instance model (reuse, reaping on the clock,
+// provisioned instances, code swaps, throttling), its error objects and its limits. Drivers run it
+// with real instances; time that the executor waits on comes from the fake clock.
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { isPlatformError } from '../../core/errors.js';
+import type { Executor, FunctionSpec, LogRecord } from '../../ports/executor.js';
+import { FakeClock } from './fake-clock.js';
+
+/** What a driver is given to build the executor under test: 3 concurrent executions, 60 s idle timeout. */
+export interface ExecutorSetup {
+  readonly dir: string;
+  readonly clock: FakeClock;
+  readonly onLog: (record: LogRecord) => void;
+  readonly maxConcurrency: number;
+  readonly idleTimeoutMs: number;
+}
+
+export function describeExecutorConformance(name: string, create: (setup: ExecutorSetup) => Executor): void {
+  describe(`Executor conformance: ${name}`, () => {
+    let dir: string;
+    let clock: FakeClock;
+    let logs: LogRecord[];
+    let executor: Executor;
+
+    async function bundle(file: string, code: string): Promise<string> {
+      const p = path.join(dir, `${file}.mjs`);
+      await writeFile(p, code);
+      return p;
+    }
+
+    function spec(fn: string, bundlePath: string, extra: Partial<FunctionSpec> = {}): FunctionSpec {
+      return {
+        name: fn,
+        handler: `${fn}.handler`,
+        bundlePath,
+        exportName: 'handler',
+        codeSha256: bundlePath,
+        runtime: 'nodejs20.x',
+        memoryMb: 128,
+        timeoutSeconds: 3,
+        environment: {},
+        ...extra,
+      };
+    }
+
+    const invoke = async (fn: string, event: unknown = {}) => {
+      const r = await executor.invoke(fn, { requestId: globalThis.crypto.randomUUID(), payload: JSON.stringify(event) });
+      return { ...r, value: JSON.parse(r.payload) as Record<string, unknown> };
+    };
+
+    beforeEach(async () => {
+      dir = await mkdtemp(path.join(os.tmpdir(), 'nimbus-executor-'));
+      clock = new FakeClock();
+      logs = [];
+      executor = create({ dir: path.join(dir, 'instances'), clock, onLog: (r) => logs.push(r), maxConcurrency: 3, idleTimeoutMs: 60_000 });
+    });
+
+    afterEach(async () => {
+      await executor.close();
+      await rm(dir, { recursive: true, force: true });
+    });
+
+    const PID = 'export const handler = async (e) => { if (e.ms) await new Promise((r) => setTimeout(r, e.ms)); return { pid: process.pid, v: VERSION }; };';
+
+
+      it('reuses a warm instance and reports Init Duration only on its first invocation', async () => {
+        await executor.deploy([spec('f', await bundle('f', `const VERSION = 1; ${PID}`))]);
+        const a = await invoke('f');
+        const b = await invoke('f');
+        expect(b.value.pid).toBe(a.value.pid);
+        expect(a.initDurationMs).toBeGreaterThan(0);
+        expect(b.initDurationMs).toBeUndefined();
+        const reports = logs.filter((l) => l.message.startsWith('REPORT'));
+        expect(reports).toHaveLength(2);
+        expect(reports[0]!.message).toMatch(/Init Duration/);
+      });
+
+      it('stops instances idle past the idle timeout, on the clock', async () => {
+        await executor.deploy([spec('f', await bundle('f', `const VERSION = 1; ${PID}`))]);
+        const a = await invoke('f');
+        clock.advance(59_000);
+        expect((await invoke('f')).value.pid).toBe(a.value.pid);
+        expect(executor.stats().functions.f).toEqual({ busy: 0, idle: 1 });
+        clock.advance(61_000);
+        clock.advance(30_000);
+        expect(executor.stats().functions.f).toEqual({ busy: 0, idle: 0 });
+        expect((await invoke('f')).value.pid).not.toBe(a.value.pid);
+      });
+
+      it('keeps provisioned instances through idle time', async () => {
+        await executor.deploy([spec('f', await bundle('f', `const VERSION = 1; ${PID}`), { provisionedConcurrency: 2 })]);
+        expect(executor.stats().functions.f).toEqual({ busy: 0, idle: 2 });
+        const first = await invoke('f');
+        expect(first.initDurationMs).toBeUndefined();
+        clock.advance(10 * 60_000);
+        expect(executor.stats().functions.f).toEqual({ busy: 0, idle: 2 });
+      });
+
+      it('finishes a request on the old code and serves the next one on the new', async () => {
+        const v1 = spec('f', await bundle('f1', `const VERSION = 1; ${PID}`));
+        await executor.deploy([v1]);
+        await invoke('f');
+        const inFlight = invoke('f', { ms: 300 });
+        await new Promise((r) => setTimeout(r, 50));
+        await executor.deploy([spec('f', await bundle('f2', `const VERSION = 2; ${PID}`))]);
+        expect((await invoke('f')).value.v).toBe(2);
+        expect((await inFlight).value.v).toBe(1);
+        // The old instance retired after its request; only the new one remains.
+        expect(executor.stats().functions.f!.idle).toBe(1);
+      });
+
+      it('throttles beyond reserved concurrency and beyond the platform limit', async () => {
+        const code = await bundle('f', `const VERSION = 1; ${PID}`);
+        await executor.deploy([spec('limited', code, { reservedConcurrency: 1 }), spec('open', code)]);
+        const busy = invoke('limited', { ms: 300 });
+        const throttled = await invoke('limited').catch((e: unknown) => e);
+        expect(isPlatformError(throttled, 'TOO_MANY_REQUESTS')).toBe(true);
+        expect((throttled as { details: { reason: string } }).details.reason).toBe('ReservedFunctionConcurrentInvocationLimitExceeded');
+        const more = [invoke('open', { ms: 300 }), invoke('open', { ms: 300 })];
+        const overLimit = await invoke('open').catch((e: unknown) => e);
+        expect(isPlatformError(overLimit, 'TOO_MANY_REQUESTS')).toBe(true);
+        await Promise.all([busy, ...more]);
+      });
+
+      it('fails an unknown function with FUNCTION_NOT_FOUND', async () => {
+        await executor.deploy([]);
+        const err = await invoke('nope').catch((e: unknown) => e);
+        expect(isPlatformError(err, 'FUNCTION_NOT_FOUND')).toBe(true);
+      });
+
+      it('reports a missing export as Runtime.HandlerNotFound', async () => {
+        await executor.deploy([spec('f', await bundle('f', 'export const other = () => 1;'))]);
+        const r = await invoke('f');
+        expect(r.error?.type).toBe('Runtime.HandlerNotFound');
+        expect(r.value).toMatchObject({ errorType: 'Runtime.HandlerNotFound', errorMessage: 'f.handler is undefined or not exported' });
+      });
+
+      it('answers callbacks only once the event loop is empty, unless told not to wait', async () => {
+        await executor.deploy([
+          spec('waits', await bundle('w', "export const handler = (e, c, cb) => { setTimeout(() => console.log('late'), 100); cb(null, 'done'); };")),
+          spec('hurries', await bundle('h', "export const handler = (e, c, cb) => { c.callbackWaitsForEmptyEventLoop = false; setTimeout(() => {}, 20000); cb(null, 'done'); };")),
+        ]);
+        const waits = await invoke('waits');
+        expect(waits.value).toBe('done');
+        expect(waits.durationMs).toBeGreaterThanOrEqual(90);
+        // Had it waited for its 20 s timer, the 3 s timeout would have failed it.
+        const hurries = await invoke('hurries');
+        expect(hurries.value).toBe('done');
+      });
+
+      it('fails an invocation whose memory peaked over the limit, however briefly', async () => {
+        await executor.deploy([spec('f', await bundle('f', 'export const handler = async () => { const b = Buffer.alloc(200 * 1024 * 1024, 1); return b.length; };'))]);
+        const r = await invoke('f');
+        expect(r.error?.type).toBe('Runtime.OutOfMemory');
+        expect(executor.stats().functions.f!.idle).toBe(0);
+      });
+  });
+}
