@@ -4,7 +4,8 @@
  */
 import { createReadStream } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { isPlatformError, type ErrorCode } from '../core/errors.js';
+import { PlatformError, isPlatformError, type ErrorCode } from '../core/errors.js';
+import { LAMBDA_LIMITS } from '../core/lambda.js';
 import type { LogRecord } from '../ports/executor.js';
 import type { FunctionsService, InvocationType } from '../services/functions/index.js';
 import { readBody } from './body.js';
@@ -32,8 +33,6 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   UNKNOWN_OPERATION: 404,
   SHUTTING_DOWN: 503,
 };
-
-const MAX_INVOKE_BODY = 6 * 1024 * 1024 + 1024;
 
 export function controlHandler(options: ControlOptions) {
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
@@ -73,8 +72,10 @@ async function route(options: ControlOptions, req: IncomingMessage, res: ServerR
     });
   }
   if (what === 'functions' && name && action === 'invoke' && method === 'POST') {
-    const body = await readBody(req, MAX_INVOKE_BODY);
-    const payload = body === 'too-large' ? 'x'.repeat(MAX_INVOKE_BODY) : body.toString('utf8');
+    const limit = LAMBDA_LIMITS.MAX_SYNC_REQUEST_BYTES;
+    const body = await readBody(req, limit);
+    if (body === 'too-large') throw new PlatformError('PAYLOAD_TOO_LARGE', `Request must be smaller than ${limit} bytes for the InvokeFunction operation`, { limit });
+    const payload = body.toString('utf8');
     const type = (url.searchParams.get('type') ?? 'RequestResponse') as InvocationType;
     const out = await options.functions.invoke(name, { type, payload, tail: true });
     return send(res, type === 'Event' ? 202 : 200, {

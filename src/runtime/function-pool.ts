@@ -4,7 +4,7 @@
  * code finish their request and retire. Writes Lambda's START/END/REPORT lines.
  */
 import { PlatformError } from '../core/errors.js';
-import { endLine, exitError, reportLine, startLine, timeoutError } from '../core/lambda.js';
+import { billedDuration, endLine, exitError, reportLine, startLine, timeoutError } from '../core/lambda.js';
 import type { Clock } from '../ports/clock.js';
 import type { FunctionSpec, InvokeOptions, InvokeResult } from '../ports/executor.js';
 import type { Instance, LoadOutcome, Outcome } from './instance.js';
@@ -143,14 +143,14 @@ export class FunctionPool {
     const base = { requestId, initDurationMs, durationMs: outcome.durationMs };
     switch (outcome.kind) {
       case 'result':
-        return { ...base, payload: outcome.payload, billedDurationMs: Math.ceil(outcome.durationMs), maxMemoryUsedMb: mb(outcome.maxRssKb) };
+        return { ...base, payload: outcome.payload, billedDurationMs: billedDuration(outcome.durationMs), maxMemoryUsedMb: mb(outcome.maxRssKb) };
       case 'failure':
         this.logError(requestId, outcome.error);
         return this.failed(base, outcome.error, mb(outcome.maxRssKb));
       case 'timeout': {
         const error = timeoutError(requestId, spec.timeoutSeconds);
         this.deps.log(requestId, `${new Date(this.deps.clock.now()).toISOString()} ${requestId} Task timed out after ${spec.timeoutSeconds.toFixed(2)} seconds`);
-        return { ...this.failed(base, error, Math.ceil((outcome.rssBytes ?? 0) / 1048576)), timedOut: true };
+        return { ...this.failed(base, error, mb((outcome.rssBytes ?? 0) / 1024)), timedOut: true };
       }
       case 'exit': {
         const error = exitError(requestId, outcome.how, outcome.outOfMemory);
@@ -165,7 +165,7 @@ export class FunctionPool {
       ...base,
       payload: JSON.stringify(error),
       error: { type: error.errorType, message: error.errorMessage },
-      billedDurationMs: Math.ceil(base.durationMs),
+      billedDurationMs: billedDuration(base.durationMs),
       maxMemoryUsedMb,
     };
   }

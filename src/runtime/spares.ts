@@ -66,11 +66,6 @@ export class Spares {
     for (const [mb, pool] of this.pools) if (pool.length < this.options.perMemorySize) this.refillPool(mb);
   }
 
-  /** Whether `instance` is a spare (not yet handed a function). */
-  has(instance: Instance): boolean {
-    return this.pools.get(instance.memoryMb)?.includes(instance) ?? false;
-  }
-
   /** Called when a spare died before being taken. */
   forget(instance: Instance): void {
     const pool = this.pools.get(instance.memoryMb);
