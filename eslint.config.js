@@ -1,18 +1,18 @@
 // Lint: typescript-eslint's recommended rules, no import cycles, and the layer rules of DESIGN.md
-// (which layer may import which) enforced by the local `nimbus/layers` rule below.
+// (which layer may import which) enforced by the local `nuvola/layers` rule below.
 import tseslint from 'typescript-eslint';
 import importX from 'eslint-plugin-import-x';
 import layers from './scripts/eslint-layers.js';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', '**/.nimbus/**', 'bench/results/**', 'examples/**/node_modules/**', 'console/**'] },
+  { ignores: ['dist/**', 'node_modules/**', '**/.nuvola/**', 'bench/results/**', 'examples/**/node_modules/**', 'console/**'] },
   ...tseslint.configs.recommended,
   {
     files: ['**/*.ts'],
-    plugins: { 'import-x': importX, nimbus: { rules: { layers } } },
+    plugins: { 'import-x': importX, nuvola: { rules: { layers } } },
     settings: { 'import-x/resolver': { node: { extensions: ['.ts', '.js'] } } },
     rules: {
-      'nimbus/layers': 'error',
+      'nuvola/layers': 'error',
       'import-x/no-cycle': ['error', { ignoreExternal: true }],
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       '@typescript-eslint/consistent-type-imports': 'error',

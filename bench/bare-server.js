@@ -8,7 +8,7 @@ const server = http.createServer((_req, res) => {
   res.writeHead(200, { 'content-type': 'text/plain' });
   res.end('hello');
 });
-// Match Nimbus' keep-alive so that neither side closes connections the other keeps.
+// Match Nuvola' keep-alive so that neither side closes connections the other keeps.
 server.keepAliveTimeout = 65_000;
 server.listen(0, '127.0.0.1', () => {
   process.stdout.write(`bare server at http://127.0.0.1:${server.address().port}\n`);

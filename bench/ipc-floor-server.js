@@ -1,8 +1,8 @@
 /**
  * The second baseline: the least a gateway can do that hands each request to another process, as
- * Nimbus does. N forked children answer `hello` over Node's IPC channel, one request in flight per
- * child, the rest queued: Nimbus' process-per-instance model with nothing else (no event shape, no
- * routing, no logs, no limits). Nimbus ÷ this is the overhead of Nimbus itself; this ÷ bare is the
+ * Nuvola does. N forked children answer `hello` over Node's IPC channel, one request in flight per
+ * child, the rest queued: Nuvola' process-per-instance model with nothing else (no event shape, no
+ * routing, no logs, no limits). Nuvola ÷ this is the overhead of Nuvola itself; this ÷ bare is the
  * cost of the model on this machine.
  */
 import http from 'node:http';

@@ -1,5 +1,5 @@
 /**
- * `npm run bench`: how much Nimbus costs over a bare Node HTTP server, and how fast it starts,
+ * `npm run bench`: how much Nuvola costs over a bare Node HTTP server, and how fast it starts,
  * cold-starts, reloads and how small its idle instances are. Prints a table and writes
  * bench/results/<timestamp>.json and bench/results/latest.json. See bench/README.md.
  */
@@ -7,7 +7,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startChild, startNimbus, stopAll, stopChild } from './lib/children.js';
+import { startChild, startNuvola, stopAll, stopChild } from './lib/children.js';
 import { closeConnections } from './lib/http.js';
 import { measureColdStarts, IDLE_TIMEOUT_MS } from './measure/cold-start.js';
 import { measureIdleMemory } from './measure/memory.js';
@@ -32,8 +32,8 @@ const config = Object.freeze({
   durationS: positiveInt('BENCH_DURATION', 10),
   connections: positiveInt('BENCH_CONNECTIONS', 10),
   coldStarts: positiveInt('BENCH_COLD', 60),
-  // Nimbus' own default; the cold-start loop waits for the pool to be back at this size.
-  spares: Number(process.env.NIMBUS_SPARES || 2),
+  // Nuvola' own default; the cold-start loop waits for the pool to be back at this size.
+  spares: Number(process.env.NUVOLA_SPARES || 2),
   readyStarts: 5,
   reloads: 3,
 });
@@ -47,27 +47,27 @@ async function main() {
 
   const bare = await startChild([path.join(BENCH_DIR, 'bare-server.js')], { ready: /bare server at (\S+)/, ipc: true });
   const floor = await startChild([path.join(BENCH_DIR, 'ipc-floor-server.js'), String(config.connections)], { ready: /ipc floor server at (\S+)/, ipc: true });
-  const nimbus = await startNimbus(APP_DIR);
+  const nuvola = await startNuvola(APP_DIR);
   const bareUrl = bare.match[1];
-  log(`bare server ${bareUrl}, Nimbus ${nimbus.url}`);
+  log(`bare server ${bareUrl}, Nuvola ${nuvola.url}`);
 
   log('idle memory of a warm `hello` instance');
-  const memory = await measureIdleMemory({ nimbus, warmRequests: 5 });
+  const memory = await measureIdleMemory({ nuvola, warmRequests: 5 });
   const throughput = await measureThroughput({
     bareUrl,
     floorUrl: floor.match[1],
-    nimbusUrl: `${nimbus.url}/hello`,
+    nuvolaUrl: `${nuvola.url}/hello`,
     connections: config.connections,
     durationS: config.durationS,
     log,
   });
-  const memoryAfterLoad = await measureIdleMemory({ nimbus, warmRequests: 0 });
-  await Promise.all([stopChild(bare.child), stopChild(floor.child), stopChild(nimbus.child)]);
+  const memoryAfterLoad = await measureIdleMemory({ nuvola, warmRequests: 0 });
+  await Promise.all([stopChild(bare.child), stopChild(floor.child), stopChild(nuvola.child)]);
 
-  log(`cold starts (NIMBUS_IDLE_TIMEOUT_MS=${IDLE_TIMEOUT_MS})`);
-  const coldNimbus = await startNimbus(APP_DIR, { NIMBUS_IDLE_TIMEOUT_MS: String(IDLE_TIMEOUT_MS) });
-  const cold = await measureColdStarts({ nimbus: coldNimbus, count: config.coldStarts, spares: config.spares, log });
-  await stopChild(coldNimbus.child);
+  log(`cold starts (NUVOLA_IDLE_TIMEOUT_MS=${IDLE_TIMEOUT_MS})`);
+  const coldNuvola = await startNuvola(APP_DIR, { NUVOLA_IDLE_TIMEOUT_MS: String(IDLE_TIMEOUT_MS) });
+  const cold = await measureColdStarts({ nuvola: coldNuvola, count: config.coldStarts, spares: config.spares, log });
+  await stopChild(coldNuvola.child);
 
   log(`ready time (${config.readyStarts} starts)`);
   const ready = await measureReady({ appDir: APP_DIR, starts: config.readyStarts });
@@ -95,7 +95,7 @@ async function main() {
 
 function warnAboutErrors(throughput) {
   for (const [name, pair] of Object.entries(throughput)) {
-    for (const side of ['bare', 'nimbus']) {
+    for (const side of ['bare', 'nuvola']) {
       const r = pair[side];
       if (r.errors > 0 || r.non2xx > 0 || r.timeouts > 0) {
         log(`WARNING ${side} ${name}: ${r.errors} errors, ${r.timeouts} timeouts, ${r.non2xx} non-2xx of ${r.requests}; status codes ${JSON.stringify(r.statusCodes)}`);

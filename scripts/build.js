@@ -25,7 +25,7 @@ await Promise.all([
     outdir: 'dist',
     external: ['better-sqlite3', 'esbuild', 'pg', 'pg-*'],
     // Bundled CommonJS dependencies may `require` Node built-ins.
-    banner: { js: "import { createRequire as __nimbusCreateRequire } from 'node:module'; const require = __nimbusCreateRequire(import.meta.url);" },
+    banner: { js: "import { createRequire as __nuvolaCreateRequire } from 'node:module'; const require = __nuvolaCreateRequire(import.meta.url);" },
     splitting: true,
     chunkNames: 'chunks/[name]-[hash]',
   }),

@@ -35,7 +35,7 @@ export interface Platform {
 
 export async function startPlatform(config: PlatformConfig): Promise<Platform> {
   const clock = new SystemClock();
-  const db = new SqliteDb(path.join(config.stateDir, 'nimbus.db'));
+  const db = new SqliteDb(path.join(config.stateDir, 'nuvola.db'));
   await db.migrate([...logsMigrations]);
   const logs = new LogsService(
     { db, clock, onError: (err) => process.emitWarning(`log write failed: ${String(err)}`) },
@@ -157,7 +157,7 @@ async function toDeployed(fn: LoadedApp['manifest']['functions'][string], bundle
 function apiIdOf(app: string): string {
   let h = 2166136261;
   for (const c of app) h = Math.imul(h ^ c.charCodeAt(0), 16777619) >>> 0;
-  return (h.toString(36) + 'nimbusapi0').slice(0, 10);
+  return (h.toString(36) + 'nuvolaapi0').slice(0, 10);
 }
 
 /** The function-instance bootstrap, built beside the platform into `dist/`. */

@@ -1,4 +1,4 @@
-// Tests start real function instances from dist/bootstrap.worker.mjs and real `nimbus` processes
+// Tests start real function instances from dist/bootstrap.worker.mjs and real `nuvola` processes
 // from dist/: build them first, so that a lone `vitest run` tests the current source.
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';

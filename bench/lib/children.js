@@ -1,5 +1,5 @@
 /**
- * Child processes of the bench (the bare server, `nimbus dev`): spawned here, remembered, and
+ * Child processes of the bench (the bare server, `nuvola dev`): spawned here, remembered, and
  * stopped on every way out of the run — normal end, error, Ctrl-C — so none outlives it.
  */
 import { spawn } from 'node:child_process';
@@ -10,8 +10,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const NIMBUS_BIN = path.join(ROOT, 'bin/nimbus.js');
-const READY = /Nimbus ready at (http:\/\/\S+) \((\d+) ms\)/;
+const NUVOLA_BIN = path.join(ROOT, 'bin/nuvola.js');
+const READY = /Nuvola ready at (http:\/\/\S+) \((\d+) ms\)/;
 /** Long enough for esbuild's first bundle on a busy 2-core machine. */
 const READY_TIMEOUT_MS = 30_000;
 
@@ -22,7 +22,7 @@ let stopping = false;
 
 /** A fresh directory under the OS temp dir, removed when the bench exits. */
 export function makeTempDir(prefix) {
-  const dir = mkdtempSync(path.join(os.tmpdir(), `nimbus-bench-${prefix}-`));
+  const dir = mkdtempSync(path.join(os.tmpdir(), `nuvola-bench-${prefix}-`));
   tempDirs.add(dir);
   return dir;
 }
@@ -65,17 +65,17 @@ export async function startChild(args, { ready, env = {}, cwd = ROOT, ipc = fals
   }
 }
 
-/** `nimbus dev <appDir> --port 0` with its own state directory under the OS temp dir. */
-export async function startNimbus(appDir, env = {}) {
+/** `nuvola dev <appDir> --port 0` with its own state directory under the OS temp dir. */
+export async function startNuvola(appDir, env = {}) {
   const stateDir = makeTempDir('state');
-  const started = await startChild([NIMBUS_BIN, 'dev', appDir, '--port', '0'], {
+  const started = await startChild([NUVOLA_BIN, 'dev', appDir, '--port', '0'], {
     ready: READY,
-    env: { NIMBUS_STATE_DIR: stateDir, ...env },
+    env: { NUVOLA_STATE_DIR: stateDir, ...env },
   });
   return { ...started, url: started.match[1], reportedMs: Number(started.match[2]), stateDir };
 }
 
-/** SIGTERM (nimbus then stops its own instances), SIGKILL if it has not exited after `graceMs`. */
+/** SIGTERM (nuvola then stops its own instances), SIGKILL if it has not exited after `graceMs`. */
 export async function stopChild(child, graceMs = 5_000) {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = once(child, 'exit');
@@ -110,7 +110,7 @@ for (const signal of ['SIGINT', 'SIGTERM']) {
   process.once(signal, () => {
     stopping = true;
     process.stderr.write(`\nbench: ${signal}, stopping child processes…\n`);
-    // Ctrl-C in a terminal reaches the children too, and `nimbus dev` treats a second signal as
+    // Ctrl-C in a terminal reaches the children too, and `nuvola dev` treats a second signal as
     // "exit now" without stopping its instances: give them a moment to stop on the first one.
     void waitForChildren(2_000)
       .then(stopAll)

@@ -6,7 +6,7 @@ const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
 
 /**
  * GET `url`. `ttfbMs` runs from sending the request to the arrival of the status line and headers
- * (Nimbus writes them with the first bytes of the body); `body` is the whole body as text.
+ * (Nuvola writes them with the first bytes of the body); `body` is the whole body as text.
  */
 export function get(url) {
   return new Promise((resolve, reject) => {

@@ -1,21 +1,21 @@
-/** Function instances of a running Nimbus, found through /proc (Linux only), and their memory. */
+/** Function instances of a running Nuvola, found through /proc (Linux only), and their memory. */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 
 const WORKER = 'bootstrap.worker.mjs';
 
 /**
- * The instance processes started by the Nimbus process `nimbusPid`. `loaded` tells a function's
+ * The instance processes started by the Nuvola process `nuvolaPid`. `loaded` tells a function's
  * instance from a spare: a spare's code directory (the one it may read, from its
  * `--allow-fs-read=…/code/` flag) is empty until a function's bundle is linked into it.
  */
-export function listInstances(nimbusPid) {
+export function listInstances(nuvolaPid) {
   const instances = [];
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     const pid = Number(entry);
     try {
-      if (parentOf(pid) !== nimbusPid) continue;
+      if (parentOf(pid) !== nuvolaPid) continue;
       const args = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
       if (!args.some((a) => a.endsWith(WORKER))) continue;
       const codeDir = args.find((a) => a.startsWith('--allow-fs-read=') && a.endsWith('/code/'))?.slice('--allow-fs-read='.length);

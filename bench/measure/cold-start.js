@@ -1,5 +1,5 @@
 /**
- * Cold starts of `GET /cold` on a Nimbus started with NIMBUS_IDLE_TIMEOUT_MS=100: before each
+ * Cold starts of `GET /cold` on a Nuvola started with NUVOLA_IDLE_TIMEOUT_MS=100: before each
  * request, the function's instance has been reaped and the spare pool is full again, so every
  * request takes the pre-started-spare path (a spare loads the handler and runs it).
  */
@@ -12,20 +12,20 @@ const WARM_SAMPLES = 200;
 const WARM_SETTLE_MS = 300;
 const INIT_DURATION = /\tInit Duration: ([\d.]+) ms/;
 
-export async function measureColdStarts({ nimbus, count, spares, log }) {
+export async function measureColdStarts({ nuvola, count, spares, log }) {
   const ttfb = [];
   for (let i = 0; i < count; i++) {
-    await waitUntilCold(nimbus.url, spares);
-    const res = await get(`${nimbus.url}/cold`);
+    await waitUntilCold(nuvola.url, spares);
+    const res = await get(`${nuvola.url}/cold`);
     if (res.status !== 200) throw new Error(`GET /cold: ${res.status} ${res.body}`);
     ttfb.push(res.ttfbMs);
     if ((i + 1) % 20 === 0) log(`${i + 1}/${count} cold starts`);
   }
   // The last REPORT line may be written after the response: wait for that instance's end too.
-  await waitUntilCold(nimbus.url, spares);
-  const { records } = await getJson(`${nimbus.url}/_nimbus/logs?fn=cold&limit=10000`);
+  await waitUntilCold(nuvola.url, spares);
+  const { records } = await getJson(`${nuvola.url}/_nuvola/logs?fn=cold&limit=10000`);
   const init = records.map((r) => INIT_DURATION.exec(r.message)?.[1]).filter(Boolean).map(Number);
-  const warm = await measureWarm(nimbus.url);
+  const warm = await measureWarm(nuvola.url);
   return {
     count,
     // Each cold request should have written one REPORT with an Init Duration; fewer means some were warm.
@@ -42,7 +42,7 @@ export async function measureColdStarts({ nimbus, count, spares, log }) {
 function waitUntilCold(url, spares) {
   return pollUntil(
     async () => {
-      const { stats } = await getJson(`${url}/_nimbus/functions`);
+      const { stats } = await getJson(`${url}/_nuvola/functions`);
       const cold = stats.functions.cold ?? { busy: 0, idle: 0 };
       // sparesReady: spares whose Node has booted, so that the request measures the spare path.
       return cold.busy === 0 && cold.idle === 0 && stats.sparesReady === spares;

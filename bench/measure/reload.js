@@ -5,7 +5,7 @@
  */
 import { cpSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { makeTempDir, startNimbus, stopChild } from '../lib/children.js';
+import { makeTempDir, startNuvola, stopChild } from '../lib/children.js';
 import { get, pollUntil, sleep } from '../lib/http.js';
 import { median, round } from '../lib/stats.js';
 
@@ -22,17 +22,17 @@ const source = (body) => `export const handler = async () => ({
 
 export async function measureReload({ appDir, times }) {
   const copy = makeTempDir('app');
-  cpSync(appDir, copy, { recursive: true, filter: (src) => path.basename(src) !== '.nimbus' });
-  const nimbus = await startNimbus(copy);
+  cpSync(appDir, copy, { recursive: true, filter: (src) => path.basename(src) !== '.nuvola' });
+  const nuvola = await startNuvola(copy);
   const durations = [];
   try {
-    await pollUntil(async () => (await get(`${nimbus.url}/hello`)).body === 'hello', { what: 'the first /hello' });
+    await pollUntil(async () => (await get(`${nuvola.url}/hello`)).body === 'hello', { what: 'the first /hello' });
     for (let i = 1; i <= times; i++) {
       await sleep(PAUSE_MS);
       const body = `hello v${i}`;
       const start = performance.now();
       writeFileSync(path.join(copy, 'src/hello.mjs'), source(body));
-      await pollUntil(async () => (await get(`${nimbus.url}/hello`)).body === body, {
+      await pollUntil(async () => (await get(`${nuvola.url}/hello`)).body === body, {
         everyMs: POLL_MS,
         timeoutMs: 15_000,
         what: `GET /hello to answer "${body}"`,
@@ -40,7 +40,7 @@ export async function measureReload({ appDir, times }) {
       durations.push(performance.now() - start);
     }
   } finally {
-    await stopChild(nimbus.child);
+    await stopChild(nuvola.child);
   }
   return { times, reloadMs: round(median(durations), 1), allMs: durations.map((d) => round(d, 1)) };
 }

@@ -27,14 +27,14 @@ beforeEach(() => {
 
 /** A temporary app directory holding `files`, with its manifest parsed from `functions` (YAML). */
 async function makeApp(files: Record<string, string>, functions: string): Promise<LoadedApp & { outDir: string }> {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'nimbus-bundle-'));
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'nuvola-bundle-'));
   roots.push(dir);
   for (const [name, text] of Object.entries(files)) {
     await mkdir(path.dirname(path.join(dir, name)), { recursive: true });
     await writeFile(path.join(dir, name), text);
   }
-  const manifest = parseManifest(`app: test\nfunctions:\n${functions}`, 'nimbus.yaml');
-  return { dir, file: path.join(dir, 'nimbus.yaml'), manifest, outDir: path.join(dir, '.nimbus', 'build') };
+  const manifest = parseManifest(`app: test\nfunctions:\n${functions}`, 'nuvola.yaml');
+  return { dir, file: path.join(dir, 'nuvola.yaml'), manifest, outDir: path.join(dir, '.nuvola', 'build') };
 }
 
 async function bundleOne(app: LoadedApp & { outDir: string }, name: string) {

@@ -30,7 +30,7 @@ export interface Bundle {
 
 export interface BundleOptions {
   appDir: string;
-  /** Where bundles go, e.g. `<app>/.nimbus/build`. */
+  /** Where bundles go, e.g. `<app>/.nuvola/build`. */
   outDir: string;
   fn: FunctionConfig;
 }
@@ -48,7 +48,7 @@ const RACY_MS = 1000;
 // Bundled CommonJS dependencies call `require` for Node built-ins, which an ES module lacks. esbuild
 // renames user code's own top-level `require` (it treats the name as reserved), so this cannot clash.
 const BANNER =
-  "import { createRequire as __nimbusCreateRequire } from 'node:module'; const require = __nimbusCreateRequire(import.meta.url);";
+  "import { createRequire as __nuvolaCreateRequire } from 'node:module'; const require = __nuvolaCreateRequire(import.meta.url);";
 
 interface LastBuild {
   key: string;

@@ -1,4 +1,4 @@
-// Reads `nimbus.yaml` and turns every problem into a line an editor can jump to:
+// Reads `nuvola.yaml` and turns every problem into a line an editor can jump to:
 // `<file>:<line>:<col> <path> — <what was expected, what was found>`.
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
@@ -10,7 +10,7 @@ import { describeValue, manifestSchema } from './manifest.js';
 import type { AppManifest } from './manifest.js';
 
 /** Looked for in this order. */
-export const MANIFEST_FILES = ['nimbus.yaml', 'nimbus.yml'] as const;
+export const MANIFEST_FILES = ['nuvola.yaml', 'nuvola.yml'] as const;
 
 export interface LoadedApp {
   /** Absolute app directory; handler paths are relative to it. */

@@ -6,12 +6,12 @@ import type { ManifestIssue } from './load.js';
 /** The error lines of an invalid manifest, without the header line. */
 function problems(text: string): string[] {
   try {
-    parseManifest(text, 'nimbus.yaml');
+    parseManifest(text, 'nuvola.yaml');
   } catch (err) {
     if (!isPlatformError(err, 'MANIFEST_INVALID')) throw err;
     const [header, ...lines] = err.message.split('\n');
-    expect(header).toBe('Invalid app manifest nimbus.yaml:');
-    expect(err.details['file']).toBe('nimbus.yaml');
+    expect(header).toBe('Invalid app manifest nuvola.yaml:');
+    expect(err.details['file']).toBe('nuvola.yaml');
     expect((err.details['issues'] as ManifestIssue[]).length).toBe(lines.length);
     return lines;
   }
@@ -43,7 +43,7 @@ api:
   cors: { allowOrigins: ["https://example.com"], allowMethods: [get, post], allowCredentials: true, maxAge: 600 }
   timeout: 10
 `,
-      'nimbus.yaml',
+      'nuvola.yaml',
     );
     expect(manifest).toEqual({
       app: 'hello',
@@ -92,7 +92,7 @@ api:
   });
 
   it('applies Lambda and API Gateway defaults', () => {
-    const manifest = parseManifest('app: hello\nfunctions:\n  a:\n    handler: index.handler\n', 'nimbus.yaml');
+    const manifest = parseManifest('app: hello\nfunctions:\n  a:\n    handler: index.handler\n', 'nuvola.yaml');
     expect(manifest.functions['a']).toEqual({
       name: 'a',
       handler: 'index.handler',
@@ -108,7 +108,7 @@ api:
   });
 
   it('reads `cors: true` as any origin, method and header', () => {
-    const manifest = parseManifest('app: hello\napi:\n  cors: true\n', 'nimbus.yaml');
+    const manifest = parseManifest('app: hello\napi:\n  cors: true\n', 'nuvola.yaml');
     expect(manifest.api.cors).toEqual({
       allowOrigins: ['*'],
       allowMethods: ['*'],
@@ -116,16 +116,16 @@ api:
       exposeHeaders: [],
       allowCredentials: false,
     });
-    expect(parseManifest('app: hello\napi:\n  cors: false\n', 'nimbus.yaml').api.cors).toBeUndefined();
+    expect(parseManifest('app: hello\napi:\n  cors: false\n', 'nuvola.yaml').api.cors).toBeUndefined();
   });
 
   it('splits the handler at the last dot, like Lambda', () => {
-    const fn = parseManifest('app: a\nfunctions:\n  f:\n    handler: src/v1.2/items.get\n', 'nimbus.yaml').functions['f'];
+    const fn = parseManifest('app: a\nfunctions:\n  f:\n    handler: src/v1.2/items.get\n', 'nuvola.yaml').functions['f'];
     expect(fn).toMatchObject({ handlerFile: 'src/v1.2/items', exportName: 'get' });
   });
 
   it('returns a frozen manifest', () => {
-    const manifest = parseManifest('app: a\nfunctions:\n  f:\n    handler: i.h\n', 'nimbus.yaml');
+    const manifest = parseManifest('app: a\nfunctions:\n  f:\n    handler: i.h\n', 'nuvola.yaml');
     expect(Object.isFrozen(manifest.functions['f']?.environment)).toBe(true);
   });
 });
@@ -150,14 +150,14 @@ functions:
 provider: aws
 `),
     ).toEqual([
-      'nimbus.yaml:5:13 functions.getItem.memory — expected an integer from 128 to 10240 (MB), got 99999',
-      'nimbus.yaml:6:5 functions.getItem.memroy — unknown key "memroy"; allowed keys: handler, runtime, memory, timeout, environment, reservedConcurrency, provisionedConcurrency, events',
-      'nimbus.yaml:9:15 functions.getItem.events[1].http — expected a greedy parameter like {proxy+} only as the last segment, got "/a/{proxy+}/b"',
-      'nimbus.yaml:10:15 functions.getItem.events[2].http — expected a method among GET POST PUT PATCH DELETE HEAD OPTIONS ANY, got "FETCH"',
-      'nimbus.yaml:11:9 functions.getItem.events[3] — unknown event type "sqs"; supported: http',
-      'nimbus.yaml:12:3 functions.listItems.handler — expected "path/to/file.export", e.g. src/items.get; the key is missing',
-      'nimbus.yaml:14:15 functions.listItems.events[0].http — route "GET /items/{key}" conflicts with "GET /items/{id}" declared by function "getItem" (functions.getItem.events[0])',
-      'nimbus.yaml:15:1 provider — unknown key "provider"; allowed keys: app, functions, api',
+      'nuvola.yaml:5:13 functions.getItem.memory — expected an integer from 128 to 10240 (MB), got 99999',
+      'nuvola.yaml:6:5 functions.getItem.memroy — unknown key "memroy"; allowed keys: handler, runtime, memory, timeout, environment, reservedConcurrency, provisionedConcurrency, events',
+      'nuvola.yaml:9:15 functions.getItem.events[1].http — expected a greedy parameter like {proxy+} only as the last segment, got "/a/{proxy+}/b"',
+      'nuvola.yaml:10:15 functions.getItem.events[2].http — expected a method among GET POST PUT PATCH DELETE HEAD OPTIONS ANY, got "FETCH"',
+      'nuvola.yaml:11:9 functions.getItem.events[3] — unknown event type "sqs"; supported: http',
+      'nuvola.yaml:12:3 functions.listItems.handler — expected "path/to/file.export", e.g. src/items.get; the key is missing',
+      'nuvola.yaml:14:15 functions.listItems.events[0].http — route "GET /items/{key}" conflicts with "GET /items/{id}" declared by function "getItem" (functions.getItem.events[0])',
+      'nuvola.yaml:15:1 provider — unknown key "provider"; allowed keys: app, functions, api',
     ]);
   });
 
@@ -175,8 +175,8 @@ functions:
       - http: $default
 `),
     ).toEqual([
-      'nimbus.yaml:9:9 functions.b.events[0].http — route "GET /items" is already declared by function "a" (functions.a.events[0])',
-      'nimbus.yaml:10:15 functions.b.events[1].http — route "$default" is already declared by function "a" (functions.a.events[1])',
+      'nuvola.yaml:9:9 functions.b.events[0].http — route "GET /items" is already declared by function "a" (functions.a.events[0])',
+      'nuvola.yaml:10:15 functions.b.events[1].http — route "$default" is already declared by function "a" (functions.a.events[1])',
     ]);
   });
 
@@ -203,30 +203,30 @@ api:
   cors: { allowOrigins: ["*"], allowCredentials: true }
 `),
     ).toEqual([
-      'nimbus.yaml:1:6 app — expected an app name: a letter, then up to 63 letters, digits, "-" or "_", got "1hello"',
-      'nimbus.yaml:3:3 functions["bad name!"] — expected a function name of 1 to 64 letters, digits, "-" or "_", got "bad name!"',
-      'nimbus.yaml:6:14 functions.f.handler — expected a module path inside the app directory, got "../outside.handler"',
-      'nimbus.yaml:7:14 functions.f.runtime — expected one of nodejs20.x, nodejs22.x, got "nodejs18.x"',
-      'nimbus.yaml:8:14 functions.f.timeout — expected an integer from 1 to 900 (seconds), got 1.5',
-      'nimbus.yaml:10:7 functions.f.environment.AWS_REGION — expected a variable name Lambda does not reserve for itself, got "AWS_REGION"',
-      'nimbus.yaml:12:29 functions.f.provisionedConcurrency — expected at most reservedConcurrency (1), got 2',
-      'nimbus.yaml:14:15 functions.f.events[0].http — expected each path parameter once, got {id} twice in "/a/{id}/b/{id}"',
-      'nimbus.yaml:15:9 functions.f.events[1].http — expected "METHOD /path" (e.g. GET /items/{id}), "$default" or { method, path }, got an empty value',
-      'nimbus.yaml:16:9 functions.f.events[2] — expected exactly one event type per list item, got none',
-      'nimbus.yaml:18:12 api.timeout — expected an integer from 1 to 30 (seconds), got 60',
-      'nimbus.yaml:19:50 api.cors.allowCredentials — expected allowCredentials false when allowOrigins contains "*" (browsers reject credentials with a wildcard origin)',
+      'nuvola.yaml:1:6 app — expected an app name: a letter, then up to 63 letters, digits, "-" or "_", got "1hello"',
+      'nuvola.yaml:3:3 functions["bad name!"] — expected a function name of 1 to 64 letters, digits, "-" or "_", got "bad name!"',
+      'nuvola.yaml:6:14 functions.f.handler — expected a module path inside the app directory, got "../outside.handler"',
+      'nuvola.yaml:7:14 functions.f.runtime — expected one of nodejs20.x, nodejs22.x, got "nodejs18.x"',
+      'nuvola.yaml:8:14 functions.f.timeout — expected an integer from 1 to 900 (seconds), got 1.5',
+      'nuvola.yaml:10:7 functions.f.environment.AWS_REGION — expected a variable name Lambda does not reserve for itself, got "AWS_REGION"',
+      'nuvola.yaml:12:29 functions.f.provisionedConcurrency — expected at most reservedConcurrency (1), got 2',
+      'nuvola.yaml:14:15 functions.f.events[0].http — expected each path parameter once, got {id} twice in "/a/{id}/b/{id}"',
+      'nuvola.yaml:15:9 functions.f.events[1].http — expected "METHOD /path" (e.g. GET /items/{id}), "$default" or { method, path }, got an empty value',
+      'nuvola.yaml:16:9 functions.f.events[2] — expected exactly one event type per list item, got none',
+      'nuvola.yaml:18:12 api.timeout — expected an integer from 1 to 30 (seconds), got 60',
+      'nuvola.yaml:19:50 api.cors.allowCredentials — expected allowCredentials false when allowOrigins contains "*" (browsers reject credentials with a wildcard origin)',
     ]);
   });
 
   it('points a missing top-level key at the document start', () => {
-    expect(problems('# my app\nfunctions: {}\n')).toEqual(['nimbus.yaml:2:1 app — expected an app name; the key is missing']);
-    expect(problems('- app\n')).toEqual(['nimbus.yaml:1:1 (top level) — expected a mapping with app and functions, got a list']);
+    expect(problems('# my app\nfunctions: {}\n')).toEqual(['nuvola.yaml:2:1 app — expected an app name; the key is missing']);
+    expect(problems('- app\n')).toEqual(['nuvola.yaml:1:1 (top level) — expected a mapping with app and functions, got a list']);
   });
 
   it('reports a YAML syntax error with its position', () => {
     expect(problems('app: hello\nfunctions:\n  a: [1\n')).toEqual([
-      'nimbus.yaml:4:1 — YAML: Flow sequence in block collection must be sufficiently indented and end with a ]',
+      'nuvola.yaml:4:1 — YAML: Flow sequence in block collection must be sufficiently indented and end with a ]',
     ]);
-    expect(problems('app: hello\napp: again\n')).toEqual(['nimbus.yaml:2:1 — YAML: Map keys must be unique']);
+    expect(problems('app: hello\napp: again\n')).toEqual(['nuvola.yaml:2:1 — YAML: Map keys must be unique']);
   });
 });

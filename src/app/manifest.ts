@@ -1,4 +1,4 @@
-// The app manifest (`nimbus.yaml`): its zod schema and the normalized types the platform consumes.
+// The app manifest (`nuvola.yaml`): its zod schema and the normalized types the platform consumes.
 // The shape stays close to serverless.yml so users can move between the two. The schema is strict
 // (unknown keys are errors) but open in the right places: later features add top-level sections
 // (`queues`, `buses`, `sites`, …) as new keys and event types (`sqs`, `schedule`, …) as new keys of

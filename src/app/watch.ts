@@ -9,7 +9,7 @@ import path from 'node:path';
 
 /** Editors write a file in several steps; one rebuild per burst is enough. */
 const DEBOUNCE_MS = 40;
-const IGNORED = /(^|[/\\])(\.nimbus|\.git|node_modules)([/\\]|$)/;
+const IGNORED = /(^|[/\\])(\.nuvola|\.git|node_modules)([/\\]|$)/;
 
 export interface AppWatcher {
   /** Watches these source files (after a rebuild found new ones) besides the app directory. */

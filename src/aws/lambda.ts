@@ -53,7 +53,7 @@ async function route(options: LambdaApiOptions, req: AwsRequest, requestId: stri
       200,
       {
         Configuration: configuration(fn),
-        Code: { RepositoryType: 'S3', Location: `${options.endpointUrl()}/_nimbus/functions/${encodeURIComponent(fn.name)}/code` },
+        Code: { RepositoryType: 'S3', Location: `${options.endpointUrl()}/_nuvola/functions/${encodeURIComponent(fn.name)}/code` },
         Tags: {},
       },
       requestId,
@@ -114,7 +114,7 @@ function configuration(fn: FunctionInfo): Record<string, unknown> {
     FunctionName: fn.name,
     FunctionArn: fn.arn,
     Runtime: fn.runtime,
-    Role: `arn:aws:iam::${fn.arn.split(':')[4]}:role/nimbus-function`,
+    Role: `arn:aws:iam::${fn.arn.split(':')[4]}:role/nuvola-function`,
     Handler: fn.handler,
     CodeSize: fn.codeSize,
     Description: '',

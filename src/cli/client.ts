@@ -14,9 +14,9 @@ export function controlClient(baseUrl: string) {
   async function call(path: string, init?: RequestInit): Promise<Response> {
     let res: Response;
     try {
-      res = await fetch(`${base}/_nimbus${path}`, init);
+      res = await fetch(`${base}/_nuvola${path}`, init);
     } catch {
-      throw new Error(`cannot reach Nimbus at ${base} (is \`nimbus dev\` running? set --url or NIMBUS_URL)`);
+      throw new Error(`cannot reach Nuvola at ${base} (is \`nuvola dev\` running? set --url or NUVOLA_URL)`);
     }
     if (!res.ok) {
       const body = (await res.json().catch(() => ({}))) as { error?: { code?: string; message?: string } };

@@ -1,4 +1,4 @@
-/** `nimbus dev`: the embedded platform for one app, in this process, rebuilt as its source changes. */
+/** `nuvola dev`: the embedded platform for one app, in this process, rebuilt as its source changes. */
 import { loadConfig } from '../config/config.js';
 import { startPlatform } from '../main.js';
 import { watchApp } from '../app/watch.js';
@@ -27,7 +27,7 @@ export async function dev(options: DevOptions): Promise<void> {
           watcher.update(platform.sources());
           if (changed.length > 0) out.write(`Reloaded ${changed.join(', ')} (${Math.round(performance.now() - t)} ms)\n`);
         } catch (err) {
-          process.stderr.write(`nimbus: reload failed, still serving the previous version:\n${(err as Error).message}\n`);
+          process.stderr.write(`nuvola: reload failed, still serving the previous version:\n${(err as Error).message}\n`);
         }
       });
     });
@@ -35,11 +35,11 @@ export async function dev(options: DevOptions): Promise<void> {
   }
 
   // Ready is announced once the watcher is in place: an edit made on seeing it is not missed.
-  out.write(`Nimbus ready at ${platform.url} (${Math.round(performance.now() - started)} ms), app "${platform.appName}"\n`);
+  out.write(`Nuvola ready at ${platform.url} (${Math.round(performance.now() - started)} ms), app "${platform.appName}"\n`);
   out.write(`  HTTP API      ${platform.url}/\n`);
   for (const route of platform.routes()) out.write(`    ${route.routeKey.padEnd(28)} → ${route.fn}\n`);
   out.write(`  AWS endpoint  AWS_ENDPOINT_URL=${platform.url}\n`);
-  out.write(`  Control API   ${platform.url}/_nimbus/health\n`);
+  out.write(`  Control API   ${platform.url}/_nuvola/health\n`);
 
   let stopping = false;
   const stop = (signal: string) => {

@@ -1,5 +1,5 @@
 /**
- * The `nimbus` command. Thin: `dev` starts a platform in this process; the other commands talk to a
+ * The `nuvola` command. Thin: `dev` starts a platform in this process; the other commands talk to a
  * running platform through its control API. Errors are one line, not a stack trace.
  */
 import { readFile } from 'node:fs/promises';
@@ -7,7 +7,7 @@ import { Command, Option } from 'commander';
 import { isPlatformError } from '../core/errors.js';
 import { controlClient } from './client.js';
 
-const program = new Command('nimbus')
+const program = new Command('nuvola')
   .description('A serverless cloud you run yourself')
   .showHelpAfterError()
   .configureOutput({ outputError: (text, write) => write(text) });
@@ -15,7 +15,7 @@ const program = new Command('nimbus')
 program
   .command('dev')
   .description('run the app in DIR on the embedded platform, rebuilding functions as their source changes')
-  .argument('[dir]', 'the app directory (holds nimbus.yaml)', '.')
+  .argument('[dir]', 'the app directory (holds nuvola.yaml)', '.')
   .option('-p, --port <port>', 'port of the HTTP API, AWS endpoint and control API (0: any free port)')
   .option('--host <host>', 'address to listen on')
   .option('--no-watch', 'do not rebuild on changes')
@@ -25,7 +25,7 @@ program
     await dev({ appDir: dir, port: opts.port, host: opts.host, watch: opts.watch });
   });
 
-const urlOption = new Option('--url <url>', 'the platform to talk to').env('NIMBUS_URL').default('http://127.0.0.1:4000');
+const urlOption = new Option('--url <url>', 'the platform to talk to').env('NUVOLA_URL').default('http://127.0.0.1:4000');
 
 program
   .command('invoke')
@@ -63,6 +63,6 @@ program
 
 program.parseAsync().catch((err: unknown) => {
   const message = isPlatformError(err) || err instanceof Error ? err.message : String(err);
-  process.stderr.write(`nimbus: ${message}\n`);
+  process.stderr.write(`nuvola: ${message}\n`);
   process.exit(1);
 });

@@ -1,6 +1,6 @@
 /**
  * Platform configuration: parsed once with zod, then frozen. The only reader of `process.env`
- * (variables `NIMBUS_*`); command-line options win over the environment, which wins over defaults.
+ * (variables `NUVOLA_*`); command-line options win over the environment, which wins over defaults.
  */
 import path from 'node:path';
 import { z } from 'zod';
@@ -9,9 +9,9 @@ import { DEFAULT_ACCOUNT_ID, DEFAULT_REGION } from '../core/lambda.js';
 const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max);
 
 export const ConfigSchema = z.object({
-  /** The app: a directory holding nimbus.yaml. */
+  /** The app: a directory holding nuvola.yaml. */
   appDir: z.string().min(1),
-  /** Platform state (database, bundles, instances); default `<appDir>/.nimbus`. */
+  /** Platform state (database, bundles, instances); default `<appDir>/.nuvola`. */
   stateDir: z.string().min(1).optional(),
   host: z.string().default('127.0.0.1'),
   /** 0 picks a free port. */
@@ -28,8 +28,8 @@ export const ConfigSchema = z.object({
     .object({ perFunction: int(100).default(10_000), maxAgeMs: int(60_000).default(7 * 24 * 3_600_000) })
     .default({ perFunction: 10_000, maxAgeMs: 7 * 24 * 3_600_000 }),
   /** Credentials handed to functions so that their AWS SDK clients reach this platform. */
-  accessKeyId: z.string().default('nimbus'),
-  secretAccessKey: z.string().default('nimbus'),
+  accessKeyId: z.string().default('nuvola'),
+  secretAccessKey: z.string().default('nuvola'),
   /** Rebuild and swap functions when their source changes. */
   watch: z.boolean().default(false),
 });
@@ -38,14 +38,14 @@ export type PlatformConfig = Readonly<z.infer<typeof ConfigSchema> & { stateDir:
 export type ConfigInput = z.input<typeof ConfigSchema>;
 
 const ENV: Record<string, keyof ConfigInput> = {
-  NIMBUS_HOST: 'host',
-  NIMBUS_PORT: 'port',
-  NIMBUS_REGION: 'region',
-  NIMBUS_ACCOUNT_ID: 'accountId',
-  NIMBUS_MAX_CONCURRENCY: 'maxConcurrency',
-  NIMBUS_IDLE_TIMEOUT_MS: 'idleTimeoutMs',
-  NIMBUS_SPARES: 'spares',
-  NIMBUS_STATE_DIR: 'stateDir',
+  NUVOLA_HOST: 'host',
+  NUVOLA_PORT: 'port',
+  NUVOLA_REGION: 'region',
+  NUVOLA_ACCOUNT_ID: 'accountId',
+  NUVOLA_MAX_CONCURRENCY: 'maxConcurrency',
+  NUVOLA_IDLE_TIMEOUT_MS: 'idleTimeoutMs',
+  NUVOLA_SPARES: 'spares',
+  NUVOLA_STATE_DIR: 'stateDir',
 };
 
 /** Reads the configuration from `input` (command line), then `env`, then defaults. */
@@ -62,5 +62,5 @@ export function loadConfig(input: Partial<ConfigInput> & { appDir: string }, env
     throw new Error(`Invalid configuration: ${issues}`);
   }
   const appDir = path.resolve(parsed.data.appDir);
-  return Object.freeze({ ...parsed.data, appDir, stateDir: path.resolve(parsed.data.stateDir ?? path.join(appDir, '.nimbus')) });
+  return Object.freeze({ ...parsed.data, appDir, stateDir: path.resolve(parsed.data.stateDir ?? path.join(appDir, '.nuvola')) });
 }

@@ -4,8 +4,8 @@
  * code (a test keeps the two in sync).
  */
 export const ERROR_CODES = {
-  MANIFEST_NOT_FOUND: { kind: 'user', summary: 'The app directory has no nimbus.yaml.' },
-  MANIFEST_INVALID: { kind: 'user', summary: 'nimbus.yaml does not match the manifest schema; the message names file, line, path and what was expected.' },
+  MANIFEST_NOT_FOUND: { kind: 'user', summary: 'The app directory has no nuvola.yaml.' },
+  MANIFEST_INVALID: { kind: 'user', summary: 'nuvola.yaml does not match the manifest schema; the message names file, line, path and what was expected.' },
   BUILD_FAILED: { kind: 'user', summary: 'esbuild could not bundle a function handler.' },
   HANDLER_NOT_FOUND: { kind: 'user', summary: "A function's handler file or export does not exist." },
   FUNCTION_NOT_FOUND: { kind: 'user', summary: 'No function of that name is deployed.' },

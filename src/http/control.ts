@@ -1,5 +1,5 @@
 /**
- * Nimbus's own control API under `/_nimbus/`: health, functions, invoke and logs (also streamed as
+ * Nuvola's own control API under `/_nuvola/`: health, functions, invoke and logs (also streamed as
  * NDJSON). The CLI and the console talk to the platform only through it.
  */
 import { createReadStream } from 'node:fs';

@@ -2,7 +2,7 @@
  * The one listener: as one `AWS_ENDPOINT_URL` should, a single port serves
  *   - AWS API calls: any request signed with Signature V4 (header or presigned query), routed by the
  *     service named in its credential scope;
- *   - `/_nimbus/…`: Nimbus's own control API;
+ *   - `/_nuvola/…`: Nuvola's own control API;
  *   - everything else: the app's HTTP API (the gateway).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -23,7 +23,7 @@ export interface ListenerOptions {
   readonly maxAwsBodyBytes: number;
 }
 
-const CONTROL_PREFIX = '/_nimbus/';
+const CONTROL_PREFIX = '/_nuvola/';
 
 export function createListener(options: ListenerOptions): Server {
   const server = createServer((req, res) => {
@@ -45,7 +45,7 @@ async function dispatch(options: ListenerOptions, req: IncomingMessage, res: Ser
   const auth = req.headers.authorization;
   const scope = auth?.startsWith('AWS4-') || query.includes('X-Amz-Credential=') ? credentialScope(auth, query) : undefined;
   if (scope) return serveAws(options, scope.service, req, res, url, query);
-  if (url.startsWith(CONTROL_PREFIX) || url === '/_nimbus') return options.control(req, res);
+  if (url.startsWith(CONTROL_PREFIX) || url === '/_nuvola') return options.control(req, res);
   return options.api(req, res);
 }
 
@@ -53,7 +53,7 @@ async function serveAws(options: ListenerOptions, service: string, req: Incoming
   const handler = options.aws[service];
   if (!handler) {
     res.writeHead(400, { 'content-type': 'application/json', 'x-amzn-errortype': 'UnknownServiceException' });
-    res.end(JSON.stringify({ message: `Service '${service}' is not served by this Nimbus (served: ${Object.keys(options.aws).join(', ')})` }));
+    res.end(JSON.stringify({ message: `Service '${service}' is not served by this Nuvola (served: ${Object.keys(options.aws).join(', ')})` }));
     return;
   }
   const body = await readBody(req, options.maxAwsBodyBytes);

@@ -19,7 +19,7 @@ export interface Db {
   readonly dialect: DbDialect;
   /**
    * Applies each migration of `migrations` not applied yet, in list order, each in its own transaction
-   * together with its record in `nimbus_migrations`: a failing one leaves no trace and rejects, so the
+   * together with its record in `nuvola_migrations`: a failing one leaves no trace and rejects, so the
    * next start retries it. Safe to call on every start and, on PostgreSQL, from several nodes at once.
    */
   migrate(migrations: readonly Migration[]): Promise<void>;
@@ -42,7 +42,7 @@ export interface Migration {
 
 /** The port's own table; services add theirs with `withTables`. */
 export interface DbSchema {
-  nimbus_migrations: MigrationsTable;
+  nuvola_migrations: MigrationsTable;
 }
 
 export interface MigrationsTable {
@@ -82,22 +82,22 @@ export async function applyMigrations(
   await kysely.transaction().execute(async (trx) => {
     await lock(trx);
     await trx.schema
-      .createTable('nimbus_migrations')
+      .createTable('nuvola_migrations')
       .ifNotExists()
       .addColumn('id', 'text', (c) => c.primaryKey())
       .addColumn('applied_at', 'bigint', (c) => c.notNull())
       .execute();
   });
   // Read without the lock first, so that a restart with nothing new takes the lock once, not per migration.
-  const applied = new Set((await kysely.selectFrom('nimbus_migrations').select('id').execute()).map((r) => r.id));
+  const applied = new Set((await kysely.selectFrom('nuvola_migrations').select('id').execute()).map((r) => r.id));
   for (const migration of migrations) {
     if (applied.has(migration.id)) continue;
     await kysely.transaction().execute(async (trx) => {
       await lock(trx);
-      const done = await trx.selectFrom('nimbus_migrations').select('id').where('id', '=', migration.id).executeTakeFirst();
+      const done = await trx.selectFrom('nuvola_migrations').select('id').where('id', '=', migration.id).executeTakeFirst();
       if (done) return;
       await migration.up(trx, dialect);
-      await trx.insertInto('nimbus_migrations').values({ id: migration.id, applied_at: Date.now() }).execute();
+      await trx.insertInto('nuvola_migrations').values({ id: migration.id, applied_at: Date.now() }).execute();
     });
   }
 }

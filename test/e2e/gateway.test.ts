@@ -1,16 +1,16 @@
-// The HTTP API end to end: a real `nimbus dev` process, real function processes, real HTTP.
+// The HTTP API end to end: a real `nuvola dev` process, real function processes, real HTTP.
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { alive, copyApp, eventually, ROOT, startNimbus, type Running } from '../helpers/nimbus.js';
+import { alive, copyApp, eventually, ROOT, startNuvola, type Running } from '../helpers/nuvola.js';
 
-let nimbus: Running;
+let nuvola: Running;
 
 beforeAll(async () => {
-  nimbus = await startNimbus(await copyApp(path.join(ROOT, 'test/fixtures/app')));
+  nuvola = await startNuvola(await copyApp(path.join(ROOT, 'test/fixtures/app')));
 });
-afterAll(() => nimbus?.stop());
+afterAll(() => nuvola?.stop());
 
-const get = (p: string, init?: RequestInit) => fetch(nimbus.url + p, init);
+const get = (p: string, init?: RequestInit) => fetch(nuvola.url + p, init);
 
 describe('routing', () => {
   it('passes path parameters and prefers exact routes over parameters over greedy paths', async () => {
@@ -148,7 +148,7 @@ describe('errors', () => {
     expect(res.status).toBe(500);
     expect(await res.json()).toEqual({ message: 'Internal Server Error' });
     await eventually(async () => !alive(before.pid));
-    const logs = (await (await get('/_nimbus/logs?fn=sleepy')).json()) as { records: { message: string }[] };
+    const logs = (await (await get('/_nuvola/logs?fn=sleepy')).json()) as { records: { message: string }[] };
     expect(logs.records.map((r) => r.message).join('\n')).toMatch(/Task timed out after 1\.00 seconds/);
     const after = (await (await get('/sleepy?ms=1')).json()) as { pid: number };
     expect(after.pid).not.toBe(before.pid);

@@ -1,4 +1,4 @@
-// The Lambda API through the unchanged AWS SDK v3 client, pointed at Nimbus with an endpoint URL.
+// The Lambda API through the unchanged AWS SDK v3 client, pointed at Nuvola with an endpoint URL.
 import path from 'node:path';
 import {
   GetFunctionCommand,
@@ -9,23 +9,23 @@ import {
   TooManyRequestsException,
 } from '@aws-sdk/client-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { copyApp, eventually, ROOT, startNimbus, type Running } from '../helpers/nimbus.js';
+import { copyApp, eventually, ROOT, startNuvola, type Running } from '../helpers/nuvola.js';
 
-let nimbus: Running;
+let nuvola: Running;
 let lambda: LambdaClient;
 
 beforeAll(async () => {
-  nimbus = await startNimbus(await copyApp(path.join(ROOT, 'test/fixtures/app')));
+  nuvola = await startNuvola(await copyApp(path.join(ROOT, 'test/fixtures/app')));
   lambda = new LambdaClient({
-    endpoint: nimbus.url,
+    endpoint: nuvola.url,
     region: 'us-east-1',
-    credentials: { accessKeyId: 'nimbus', secretAccessKey: 'nimbus' },
+    credentials: { accessKeyId: 'nuvola', secretAccessKey: 'nuvola' },
     maxAttempts: 1,
   });
 });
 afterAll(async () => {
   lambda?.destroy();
-  await nimbus?.stop();
+  await nuvola?.stop();
 });
 
 const text = (bytes: Uint8Array | undefined) => Buffer.from(bytes ?? []).toString('utf8');
@@ -64,7 +64,7 @@ describe('Invoke', () => {
     const out = await lambda.send(new InvokeCommand({ FunctionName: 'echo', InvocationType: 'Event', Payload: Buffer.from('{"rawPath":"/async-marker"}') }));
     expect(out.StatusCode).toBe(202);
     await eventually(async () => {
-      const res = await fetch(`${nimbus.url}/_nimbus/logs?fn=echo&limit=1000`);
+      const res = await fetch(`${nuvola.url}/_nuvola/logs?fn=echo&limit=1000`);
       const { records } = (await res.json()) as { records: { message: string }[] };
       return records.some((r) => r.message.includes('echo /async-marker'));
     });
@@ -89,7 +89,7 @@ describe('Invoke', () => {
   it('throttles beyond reserved concurrency with TooManyRequestsException', async () => {
     const busy = lambda.send(new InvokeCommand({ FunctionName: 'limited', Payload: Buffer.from('{"queryStringParameters":{"ms":"1500"}}') }));
     await eventually(async () => {
-      const res = await fetch(`${nimbus.url}/_nimbus/functions`);
+      const res = await fetch(`${nuvola.url}/_nuvola/functions`);
       const { stats } = (await res.json()) as { stats: { functions: Record<string, { busy: number }> } };
       return stats.functions.limited!.busy === 1;
     });

@@ -1,17 +1,17 @@
 // The function runtime end to end: isolation, limits, crashes, concurrency and logs, through a real
-// `nimbus dev` process.
+// `nuvola dev` process.
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { copyApp, eventually, ROOT, runCli, startNimbus, type Running } from '../helpers/nimbus.js';
+import { copyApp, eventually, ROOT, runCli, startNuvola, type Running } from '../helpers/nuvola.js';
 
-let nimbus: Running;
+let nuvola: Running;
 
 beforeAll(async () => {
-  nimbus = await startNimbus(await copyApp(path.join(ROOT, 'test/fixtures/app')));
+  nuvola = await startNuvola(await copyApp(path.join(ROOT, 'test/fixtures/app')));
 });
-afterAll(() => nimbus?.stop());
+afterAll(() => nuvola?.stop());
 
-const get = (p: string, init?: RequestInit) => fetch(nimbus.url + p, init);
+const get = (p: string, init?: RequestInit) => fetch(nuvola.url + p, init);
 
 interface Record_ {
   fn: string;
@@ -19,7 +19,7 @@ interface Record_ {
   message: string;
 }
 async function logsOf(fn: string): Promise<string[]> {
-  const body = (await (await get(`/_nimbus/logs?fn=${fn}&limit=1000`)).json()) as { records: Record_[] };
+  const body = (await (await get(`/_nuvola/logs?fn=${fn}&limit=1000`)).json()) as { records: Record_[] };
   return body.records.map((r) => r.message);
 }
 
@@ -42,8 +42,8 @@ describe('the Lambda contract', () => {
       AWS_LAMBDA_FUNCTION_NAME: 'echo',
       AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '128',
       AWS_REGION: 'us-east-1',
-      AWS_ENDPOINT_URL: nimbus.url,
-      AWS_ACCESS_KEY_ID: 'nimbus',
+      AWS_ENDPOINT_URL: nuvola.url,
+      AWS_ACCESS_KEY_ID: 'nuvola',
       _HANDLER: 'src/echo.handler',
     });
     // Nothing of the platform's own environment leaks into functions.
@@ -106,13 +106,13 @@ describe('failures never take the platform down', () => {
   }, 30_000);
 
   it('reports a thrown error as Lambda does, with the TypeScript source line', async () => {
-    const out = await runCli(['invoke', 'throws', '--url', nimbus.url]);
+    const out = await runCli(['invoke', 'throws', '--url', nuvola.url]);
     expect(out.code).toBe(1);
     const result = JSON.parse(out.stdout) as { errorType: string; errorMessage: string; trace: string[] };
     expect(result.errorType).toBe('ValidationError');
     expect(result.errorMessage).toBe('the input was wrong');
     // The stack names the user's own TypeScript file, where it is, at the line of the throw.
-    expect(result.trace[1]).toContain(`(${nimbus.dir}/src/errors.ts:6:9)`);
+    expect(result.trace[1]).toContain(`(${nuvola.dir}/src/errors.ts:6:9)`);
   });
 });
 
@@ -120,7 +120,7 @@ describe('concurrency', () => {
   it('throttles beyond reserved concurrency with 429', async () => {
     const slow = get('/limited?ms=1500');
     await eventually(async () => {
-      const stats = (await (await get('/_nimbus/functions')).json()) as { stats: { functions: Record<string, { busy: number }> } };
+      const stats = (await (await get('/_nuvola/functions')).json()) as { stats: { functions: Record<string, { busy: number }> } };
       return stats.stats.functions.limited!.busy === 1;
     });
     const throttled = await get('/limited?ms=1');
@@ -137,20 +137,20 @@ describe('concurrency', () => {
 
 describe('the CLI', () => {
   it('invokes a function with --data and prints its result', async () => {
-    const out = await runCli(['invoke', 'echo', '--data', '{"rawPath":"/from-cli"}', '--url', nimbus.url]);
+    const out = await runCli(['invoke', 'echo', '--data', '{"rawPath":"/from-cli"}', '--url', nuvola.url]);
     expect(out.code).toBe(0);
     expect((JSON.parse(out.stdout) as { event: unknown }).event).toEqual({ rawPath: '/from-cli' });
   });
 
   it('prints logs of one function', async () => {
-    const out = await runCli(['logs', 'legacy', '--url', nimbus.url]);
+    const out = await runCli(['logs', 'legacy', '--url', nuvola.url]);
     expect(out.code).toBe(0);
     expect(out.stdout).toMatch(/START RequestId: /);
   });
 
   it('fails with one clear line for an unknown function', async () => {
-    const out = await runCli(['invoke', 'nope', '--url', nimbus.url]);
+    const out = await runCli(['invoke', 'nope', '--url', nuvola.url]);
     expect(out.code).toBe(1);
-    expect(out.stderr.trim()).toBe('nimbus: Function not found: arn:aws:lambda:us-east-1:000000000000:function:nope');
+    expect(out.stderr.trim()).toBe('nuvola: Function not found: arn:aws:lambda:us-east-1:000000000000:function:nope');
   });
 });

@@ -10,7 +10,7 @@ RuleTester.it = it;
 const tester = new RuleTester({ languageOptions: { parser: tseslint.parser as never, ecmaVersion: 2022, sourceType: 'module' } });
 const at = (p: string) => path.resolve('src', p);
 
-tester.run('nimbus/layers', layers, {
+tester.run('nuvola/layers', layers, {
   valid: [
     { code: "import { x } from './routes.js';", filename: at('core/errors.ts') },
     { code: "import { x } from '../core/errors.js';", filename: at('ports/db.ts') },

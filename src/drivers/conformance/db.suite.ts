@@ -56,7 +56,7 @@ export function describeDbConformance(name: string, open: () => Promise<Db>): vo
       );
     }
     async function appliedIds(db: Db): Promise<string[]> {
-      return (await db.kysely.selectFrom('nimbus_migrations').select('id').execute()).map((r) => r.id);
+      return (await db.kysely.selectFrom('nuvola_migrations').select('id').execute()).map((r) => r.id);
     }
     /** Two migrations, the second of which needs the first; `calls` records every run of `up`. */
     function chain(calls: string[], table = unique('chain')): Migration[] {

@@ -52,7 +52,7 @@ export function describeExecutorConformance(name: string, create: (setup: Execut
     };
 
     beforeEach(async () => {
-      dir = await mkdtemp(path.join(os.tmpdir(), 'nimbus-executor-'));
+      dir = await mkdtemp(path.join(os.tmpdir(), 'nuvola-executor-'));
       clock = new FakeClock();
       logs = [];
       executor = create({ dir: path.join(dir, 'instances'), clock, onLog: (r) => logs.push(r), maxConcurrency: 3, idleTimeoutMs: 60_000 });

@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { describeDbConformance } from '../conformance/db.suite.js';
 import { SqliteDb } from './sqlite-db.js';
 
-const dir = mkdtempSync(path.join(tmpdir(), 'nimbus-sqlite-db-'));
+const dir = mkdtempSync(path.join(tmpdir(), 'nuvola-sqlite-db-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 // A directory that does not exist yet: the driver creates it.
@@ -32,7 +32,7 @@ describe('SqliteDb', () => {
   it('works in memory', async () => {
     const db = new SqliteDb(':memory:');
     await db.migrate([]);
-    expect(await db.kysely.selectFrom('nimbus_migrations').selectAll().execute()).toEqual([]);
+    expect(await db.kysely.selectFrom('nuvola_migrations').selectAll().execute()).toEqual([]);
     await db.close();
   });
 });

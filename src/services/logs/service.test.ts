@@ -30,7 +30,7 @@ class InsertSpy implements KyselyPlugin {
   }
 }
 
-const dir = mkdtempSync(path.join(tmpdir(), 'nimbus-logs-'));
+const dir = mkdtempSync(path.join(tmpdir(), 'nuvola-logs-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 describeLogs('SQLite', async () => new SqliteDb(path.join(dir, 'state.db')));
 

@@ -1,5 +1,5 @@
 /**
- * Starts `nimbus dev` as a real process on a free port and waits until it is ready. Each test app
+ * Starts `nuvola dev` as a real process on a free port and waits until it is ready. Each test app
  * is copied to a temporary directory so that its state and edits stay out of the repository.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 
 export const ROOT = path.resolve(import.meta.dirname, '../..');
-export const BIN = path.join(ROOT, 'bin/nimbus.js');
+export const BIN = path.join(ROOT, 'bin/nuvola.js');
 
 export interface Running {
   readonly url: string;
@@ -23,17 +23,17 @@ export interface Running {
 }
 
 export async function copyApp(fixture: string): Promise<string> {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'nimbus-test-'));
-  await cp(fixture, dir, { recursive: true, filter: (src) => !src.includes(`${path.sep}.nimbus`) });
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'nuvola-test-'));
+  await cp(fixture, dir, { recursive: true, filter: (src) => !src.includes(`${path.sep}.nuvola`) });
   return dir;
 }
 
-export async function startNimbus(
+export async function startNuvola(
   appDir: string,
   options: { env?: Record<string, string>; args?: string[]; keepDir?: boolean } = {},
 ): Promise<Running> {
   const proc = spawn(process.execPath, [BIN, 'dev', appDir, '--port', '0', ...(options.args ?? [])], {
-    env: { ...process.env, NIMBUS_SPARES: '1', ...options.env },
+    env: { ...process.env, NUVOLA_SPARES: '1', ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
@@ -65,13 +65,13 @@ export async function startNimbus(
         if (waiters.has(check)) {
           waiters.delete(check);
           clearTimeout(timer);
-          reject(new Error(`nimbus exited (code ${proc.exitCode}) before ${re}:\n${out}`));
+          reject(new Error(`nuvola exited (code ${proc.exitCode}) before ${re}:\n${out}`));
         }
       });
     });
 
-  await waitForOutput(/Nimbus ready at (http:\/\/\S+)/);
-  const url = /Nimbus ready at (http:\/\/\S+)/.exec(out)![1]!;
+  await waitForOutput(/Nuvola ready at (http:\/\/\S+)/);
+  const url = /Nuvola ready at (http:\/\/\S+)/.exec(out)![1]!;
   return {
     url,
     dir: appDir,
