@@ -8,6 +8,7 @@ import path from 'node:path';
 import { build, version as esbuildVersion } from 'esbuild';
 import type { Message, Metafile, OutputFile } from 'esbuild';
 import { isPlatformError, PlatformError } from '../core/errors.js';
+import { runtimeMajor } from '../core/lambda.js';
 import type { LoadedApp } from './load.js';
 import type { FunctionConfig } from './manifest.js';
 
@@ -130,7 +131,7 @@ async function runEsbuild(appDir: string, entry: string, outfile: string, fn: Fu
       outfile,
       bundle: true,
       platform: 'node',
-      target: fn.runtime === 'nodejs22.x' ? 'node22' : 'node20',
+      target: `node${runtimeMajor(fn.runtime)}`,
       format: 'esm',
       sourcemap: 'linked',
       sourcesContent: true,

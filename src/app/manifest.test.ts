@@ -1,6 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import { isPlatformError } from '../core/errors.js';
 import { parseManifest } from './load.js';
+import { DEFAULT_RUNTIME } from './manifest.js';
 import type { ManifestIssue } from './load.js';
 
 /** The error lines of an invalid manifest, without the header line. */
@@ -70,7 +71,7 @@ api:
           handler: './src/fallback.handler',
           handlerFile: 'src/fallback',
           exportName: 'handler',
-          runtime: 'nodejs20.x',
+          runtime: DEFAULT_RUNTIME,
           memory: 128,
           timeout: 3,
           environment: {},
@@ -98,7 +99,7 @@ api:
       handler: 'index.handler',
       handlerFile: 'index',
       exportName: 'handler',
-      runtime: 'nodejs20.x',
+      runtime: DEFAULT_RUNTIME,
       memory: 128,
       timeout: 3,
       environment: {},
@@ -206,7 +207,7 @@ api:
       'nuvola.yaml:1:6 app — expected an app name: a letter, then up to 63 letters, digits, "-" or "_", got "1hello"',
       'nuvola.yaml:3:3 functions["bad name!"] — expected a function name of 1 to 64 letters, digits, "-" or "_", got "bad name!"',
       'nuvola.yaml:6:14 functions.f.handler — expected a module path inside the app directory, got "../outside.handler"',
-      'nuvola.yaml:7:14 functions.f.runtime — expected one of nodejs20.x, nodejs22.x, got "nodejs18.x"',
+      'nuvola.yaml:7:14 functions.f.runtime — expected one of nodejs20.x, nodejs22.x, nodejs24.x, got "nodejs18.x"',
       'nuvola.yaml:8:14 functions.f.timeout — expected an integer from 1 to 900 (seconds), got 1.5',
       'nuvola.yaml:10:7 functions.f.environment.AWS_REGION — expected a variable name Lambda does not reserve for itself, got "AWS_REGION"',
       'nuvola.yaml:12:29 functions.f.provisionedConcurrency — expected at most reservedConcurrency (1), got 2',

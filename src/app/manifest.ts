@@ -5,9 +5,12 @@
 // an event item, without reshaping what is here.
 import path from 'node:path';
 import { z } from 'zod';
+import { NODE_RUNTIMES, runtimeForNode, type NodeRuntime } from '../core/lambda.js';
 
-export const RUNTIMES = ['nodejs20.x', 'nodejs22.x'] as const;
-export type Runtime = (typeof RUNTIMES)[number];
+export const RUNTIMES = NODE_RUNTIMES;
+export type Runtime = NodeRuntime;
+/** A function without `runtime` runs on the runtime of the Node that runs Nuvola: nothing to warn about. */
+export const DEFAULT_RUNTIME: Runtime = runtimeForNode(process.versions.node);
 
 export const HTTP_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS', 'ANY'] as const;
 export type HttpMethod = (typeof HTTP_METHODS)[number];
@@ -232,7 +235,7 @@ const envSchema = z.record(
 
 const functionSchema = section('a mapping with at least a handler', {
   handler: handlerSchema,
-  runtime: z.enum(RUNTIMES, { error: `expected one of ${RUNTIMES.join(', ')}` }).default('nodejs20.x'),
+  runtime: z.enum(RUNTIMES, { error: `expected one of ${RUNTIMES.join(', ')}` }).default(DEFAULT_RUNTIME),
   memory: intIn(LIMITS.MEMORY_MB, 'MB').default(LIMITS.MEMORY_MB.default),
   timeout: intIn(LIMITS.TIMEOUT_SECONDS, 'seconds').default(LIMITS.TIMEOUT_SECONDS.default),
   environment: envSchema.default({}),

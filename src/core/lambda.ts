@@ -15,6 +15,25 @@ export const LAMBDA_LIMITS = {
   LOG_TAIL_BYTES: 4096,
 } as const;
 
+/** The Lambda Node.js runtimes Nuvola accepts; instances run on the Node that runs Nuvola. */
+export const NODE_RUNTIMES = ['nodejs20.x', 'nodejs22.x', 'nodejs24.x'] as const;
+export type NodeRuntime = (typeof NODE_RUNTIMES)[number];
+
+/** The Node.js major version a runtime names: `nodejs22.x` → 22. */
+export function runtimeMajor(runtime: NodeRuntime): number {
+  return Number(runtime.slice(6, -2));
+}
+
+/**
+ * The runtime matching a Node.js version (`24.1.0` → `nodejs24.x`); a version between or beyond the
+ * listed ones maps to the newest runtime not above it (an odd release runs what its LTS runs).
+ */
+export function runtimeForNode(version: string): NodeRuntime {
+  const major = Number(version.replace(/^v/, '').split('.')[0]);
+  const fitting = NODE_RUNTIMES.filter((r) => runtimeMajor(r) <= major);
+  return fitting.at(-1) ?? NODE_RUNTIMES[0];
+}
+
 export const DEFAULT_REGION = 'us-east-1';
 export const DEFAULT_ACCOUNT_ID = '000000000000';
 

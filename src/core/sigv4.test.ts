@@ -3,7 +3,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { credentialScope, parseCredential } from './sigv4.js';
 
-const SUITE = path.resolve(import.meta.dirname, '../../../shared/conformance/sigv4');
+const SUITE = path.resolve(import.meta.dirname, '../../test/conformance/sigv4');
 
 function signedRequests(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {

@@ -7,6 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { rm } from 'node:fs/promises';
 import { copyFileSync, existsSync, linkSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
+import { instanceFlags } from './node-flags.js';
 import type { FromInstance, LambdaErrorObject, ToInstance } from './protocol.js';
 
 export type Outcome =
@@ -80,16 +81,7 @@ export class Instance {
     this.child = spawn(
       process.execPath,
       [
-        '--experimental-permission',
-        `--allow-fs-read=${options.bootstrapPath}`,
-        `--allow-fs-read=${this.codeDir}/`,
-        `--allow-fs-read=${this.tmpDir}/`,
-        `--allow-fs-write=${this.tmpDir}/`,
-        '--disable-warning=ExperimentalWarning',
-        '--enable-source-maps',
-        `--max-old-space-size=${heapMb}`,
-        // A small young generation keeps an idle instance's footprint low.
-        '--max-semi-space-size=2',
+        ...instanceFlags({ bootstrapPath: options.bootstrapPath, codeDir: this.codeDir, tmpDir: this.tmpDir }, heapMb),
         options.bootstrapPath,
       ],
       {

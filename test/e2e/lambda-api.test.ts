@@ -106,7 +106,7 @@ describe('GetFunction and ListFunctions', () => {
     expect(out.Configuration).toMatchObject({
       FunctionName: 'hog',
       FunctionArn: 'arn:aws:lambda:us-east-1:000000000000:function:hog',
-      Runtime: 'nodejs20.x',
+      Runtime: `nodejs${process.versions.node.split('.')[0]}.x`,
       Handler: 'src/hog.handler',
       MemorySize: 128,
       Timeout: 20,

@@ -8,14 +8,14 @@ import type { ApiGatewayV2Event, GatewayRequest } from './event.js';
 
 /**
  * Our payload format 2.0 events against the public samples of the AWS SDKs (aws-lambda-go,
- * powertools-python, aws-lambda-java-libs), read from the shared conformance data: for a request
+ * powertools-python, aws-lambda-java-libs), read from the conformance data in test/conformance: for a request
  * equivalent to each sample, the same keys at every level and the same value formats. Fields we do
  * not produce (authorizer, authentication: no authorizers or mTLS here; stageVariables: the `$default`
  * stage has none) are left out of the comparison.
  */
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
-const samplesDir = path.resolve(repoRoot, '../shared/conformance/lambda-events');
+const samplesDir = path.resolve(repoRoot, 'test/conformance/lambda-events');
 
 const NOT_PRODUCED = new Set(['authorizer', 'authentication', 'stageVariables']);
 /**
