@@ -23,7 +23,7 @@ await Promise.all([
     ...common,
     entryPoints: { cli: 'src/cli/main.ts', main: 'src/main.ts' },
     outdir: 'dist',
-    external: ['better-sqlite3', 'esbuild', 'pg', 'pg-*'],
+    external: ['better-sqlite3', 'better-sqlite3-v13', 'esbuild', 'pg', 'pg-*'],
     // Bundled CommonJS dependencies may `require` Node built-ins.
     banner: { js: "import { createRequire as __nuvolaCreateRequire } from 'node:module'; const require = __nuvolaCreateRequire(import.meta.url);" },
     splitting: true,

@@ -1,15 +1,14 @@
 /**
- * The composition root: configuration → drivers → services → listeners. The only place that picks
- * drivers. `startPlatform` runs one app on the embedded drivers (SQLite, local processes).
+ * The composition root: configuration → drivers → services (built from `SERVICES`) → listener. The
+ * only place that picks drivers. `startPlatform` runs one app on the embedded drivers (SQLite, local
+ * processes). Adding a service adds its module to `SERVICES`; nothing else here changes.
  */
 import { existsSync } from 'node:fs';
-import { stat } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { bundleApp, type Bundle } from './app/bundle.js';
-import { loadManifest, type LoadedApp } from './app/load.js';
-import { handleLambdaRequest } from './aws/lambda.js';
+import { bundleApp } from './app/bundle.js';
+import { loadManifest } from './app/load.js';
 import type { PlatformConfig } from './config/config.js';
 import { LAMBDA_LIMITS } from './core/lambda.js';
 import { SqliteDb } from './drivers/embedded/sqlite-db.js';
@@ -18,29 +17,33 @@ import { handleApiRequest } from './http/api-listener.js';
 import { controlHandler } from './http/control.js';
 import { createListener, listen } from './http/server.js';
 import { ProcessExecutor } from './runtime/process-executor.js';
-import { FunctionsService, type DeployedFunction } from './services/functions/index.js';
-import { createGateway, type Gateway, type GatewayRoute } from './services/gateway/index.js';
-import { LogsService, logsMigrations } from './services/logs/index.js';
+import { functionsModule } from './services/functions/module.js';
+import { gatewayModule } from './services/gateway/module.js';
+import { logsModule } from './services/logs/module.js';
+import { createPlatformEvents, type AwsHandler, type DeployChanges, type PlatformEvents, type ServiceContext, type ServiceFace, type ServiceModule } from './services/module.js';
+
+/** The services, in the order they are created and deployed (a service may use those before it). */
+const SERVICES: readonly ServiceModule<unknown>[] = [logsModule, functionsModule, gatewayModule];
 
 export interface Platform {
   readonly url: string;
   readonly appName: string;
-  routes(): readonly GatewayRoute[];
-  /** The source files the deployed functions were built from (for a file watcher). */
+  /** What happens on the platform: requests, function logs, warnings. */
+  readonly events: PlatformEvents;
+  /** What each service serves, a line a thing (e.g. the gateway's `GET /items/{id} → getItem`). */
+  summary(): Record<string, readonly string[]>;
+  /** The source files the deployed app was built from (for a file watcher). */
   sources(): readonly string[];
-  /** Reloads the manifest and rebuilds changed functions; returns the names of those swapped in. */
-  reload(): Promise<string[]>;
+  /** Reloads the manifest and redeploys every service; what changed, by service. */
+  reload(): Promise<Record<string, DeployChanges>>;
   close(): Promise<void>;
 }
 
 export async function startPlatform(config: PlatformConfig): Promise<Platform> {
   const clock = new SystemClock();
+  const events = createPlatformEvents((err) => process.emitWarning(`platform event listener failed: ${String(err)}`));
   const db = new SqliteDb(path.join(config.stateDir, 'nuvola.db'));
-  await db.migrate([...logsMigrations]);
-  const logs = new LogsService(
-    { db, clock, onError: (err) => process.emitWarning(`log write failed: ${String(err)}`) },
-    { maxRecordsPerFunction: config.logRetention.perFunction, maxAgeMs: config.logRetention.maxAgeMs },
-  );
+  await db.migrate(SERVICES.flatMap((m) => m.migrations ?? []));
 
   let url = `http://${config.host}:${config.port}`;
   const executor = new ProcessExecutor({
@@ -56,56 +59,68 @@ export async function startPlatform(config: PlatformConfig): Promise<Platform> {
       accessKeyId: config.accessKeyId,
       secretAccessKey: config.secretAccessKey,
     },
-    onLog: (record) => functions.log(record),
+    onLog: (record) => events.emit('log', record),
     maxConcurrency: config.maxConcurrency,
     idleTimeoutMs: config.idleTimeoutMs,
     sparesPerMemorySize: config.spares,
   });
-  const functions: FunctionsService = new FunctionsService({
-    executor,
+
+  const faces = new Map<string, ServiceFace<unknown>>();
+  const ctx: ServiceContext = {
+    db,
     clock,
+    executor,
     region: config.region,
     accountId: config.accountId,
-    appendLog: (record) => logs.append(record),
-    onAsyncError: (name, err) => process.emitWarning(`asynchronous invocation of ${name} failed: ${String(err)}`),
-  });
+    endpointUrl: () => url,
+    events,
+    settings: config,
+    use: <S>(name: string): S => {
+      const face = faces.get(name);
+      if (!face) throw new Error(`service "${name}" is not created before the one that uses it: reorder SERVICES`);
+      return face.service as S;
+    },
+  };
+  for (const module of SERVICES) faces.set(module.name, await module.create(ctx));
+  const all = [...faces.values()];
 
-  let app: LoadedApp | undefined;
-  let gateway: Gateway | undefined;
-  let routes: GatewayRoute[] = [];
+  let appName: string | undefined;
   let sources: string[] = [];
-
   const server: Server = createListener({
-    aws: { lambda: (req) => handleLambdaRequest({ functions, endpointUrl: () => url }, req) },
-    control: controlHandler({ app: () => app?.manifest.app, functions, logs, stats: () => executor.stats() }),
+    aws: Object.assign({}, ...all.map((f) => f.aws ?? {})) as Record<string, AwsHandler>,
+    control: controlHandler({
+      app: () => appName,
+      health: () => Object.assign({}, ...all.map((f) => f.health?.() ?? {})) as Record<string, unknown>,
+      routes: all.flatMap((f) => f.control ?? []),
+    }),
     api: (req, res) => {
-      if (gateway) return handleApiRequest(gateway, req, res);
+      const endpoint = all.find((f) => f.api)?.api?.();
+      if (endpoint) return handleApiRequest(endpoint, req, res);
       res.writeHead(503, { 'content-type': 'application/json' }).end('{"message":"Service Unavailable"}');
     },
     maxAwsBodyBytes: LAMBDA_LIMITS.MAX_SYNC_REQUEST_BYTES + 1024,
   });
 
-  const deployApp = async (): Promise<string[]> => {
-    const next = await loadManifest(config.appDir);
-    const bundles = await bundleApp(next, path.join(config.stateDir, 'build'));
-    const before = new Map(functions.list().map((f) => [f.name, f]));
-    const deployed = await Promise.all(Object.values(next.manifest.functions).map((fn) => toDeployed(fn, bundles[fn.name]!, before.get(fn.name))));
-    await functions.deploy(deployed);
-    routes = Object.values(next.manifest.functions).flatMap((fn) => fn.events.filter((e) => e.type === 'http').map((e) => ({ routeKey: e.routeKey, fn: fn.name })));
-    gateway = createGateway({
-      routes,
-      cors: next.manifest.api.cors,
-      timeoutSeconds: next.manifest.api.timeoutSeconds,
-      apiId: apiIdOf(next.manifest.app),
-      accountId: config.accountId,
-      region: config.region,
-      clock,
-      invoke: (fn, event, requestId) => executor.invoke(fn, { requestId, payload: JSON.stringify(event) }),
-    });
-    app = next;
-    sources = Object.values(bundles).flatMap((b) => b.inputs);
-    return deployed.filter((f) => before.get(f.name)?.codeSha256 !== f.codeSha256 && before.size > 0).map((f) => f.name);
+  const deployApp = async (): Promise<Record<string, DeployChanges>> => {
+    const app = await loadManifest(config.appDir);
+    const bundles = await bundleApp(app, path.join(config.stateDir, 'build'));
+    const changes: Record<string, DeployChanges> = {};
+    for (const [name, face] of faces) {
+      const changed = await face.deploy?.({ dir: app.dir, manifest: app.manifest, bundles });
+      if (changed) changes[name] = changed;
+    }
+    appName = app.manifest.app;
+    sources = [app.file, ...Object.values(bundles).flatMap((b) => b.inputs)];
+    return changes;
   };
+
+  async function closeAll(): Promise<void> {
+    server.closeIdleConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await executor.close();
+    for (const face of [...all].reverse()) await face.close?.();
+    await db.close();
+  }
 
   try {
     url = await listen(server, config.host, config.port);
@@ -115,49 +130,15 @@ export async function startPlatform(config: PlatformConfig): Promise<Platform> {
     throw err;
   }
 
-  async function closeAll(): Promise<void> {
-    server.closeIdleConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-    await executor.close();
-    await functions.drain();
-    await logs.close();
-    await db.close();
-  }
-
   return {
     url,
-    appName: app!.manifest.app,
-    routes: () => routes,
+    appName: appName!,
+    events,
+    summary: () => Object.fromEntries([...faces].map(([name, f]) => [name, f.summary?.() ?? []])),
     sources: () => sources,
     reload: deployApp,
     close: closeAll,
   };
-}
-
-async function toDeployed(fn: LoadedApp['manifest']['functions'][string], bundle: Bundle, before: DeployedFunction | undefined): Promise<DeployedFunction> {
-  const size = (await stat(bundle.bundlePath)).size;
-  return {
-    name: fn.name,
-    handler: fn.handler,
-    bundlePath: bundle.bundlePath,
-    exportName: bundle.exportName,
-    codeSha256: bundle.codeSha256,
-    runtime: fn.runtime,
-    memoryMb: fn.memory,
-    timeoutSeconds: fn.timeout,
-    environment: fn.environment,
-    reservedConcurrency: fn.reservedConcurrency,
-    provisionedConcurrency: fn.provisionedConcurrency,
-    codeSize: size,
-    lastModified: before && before.codeSha256 === bundle.codeSha256 ? before.lastModified : Date.now(),
-  };
-}
-
-/** API Gateway ids are 10 lower-case alphanumerics; derive a stable one from the app name. */
-function apiIdOf(app: string): string {
-  let h = 2166136261;
-  for (const c of app) h = Math.imul(h ^ c.charCodeAt(0), 16777619) >>> 0;
-  return (h.toString(36) + 'nuvolaapi0').slice(0, 10);
 }
 
 /** The function-instance bootstrap, built beside the platform into `dist/`. */

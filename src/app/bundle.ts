@@ -10,7 +10,7 @@ import type { Message, Metafile, OutputFile } from 'esbuild';
 import { isPlatformError, PlatformError } from '../core/errors.js';
 import { runtimeMajor } from '../core/lambda.js';
 import type { LoadedApp } from './load.js';
-import type { FunctionConfig } from './manifest.js';
+import type { FunctionBundle, FunctionConfig } from '../core/app.js';
 
 /**
  * Tried in this order after the handler's module path. Lambda's Node runtime tries .js, .mjs, .cjs;
@@ -18,16 +18,7 @@ import type { FunctionConfig } from './manifest.js';
  */
 export const HANDLER_EXTENSIONS = ['.ts', '.mts', '.cts', '.tsx', '.js', '.mjs', '.cjs', '.jsx'] as const;
 
-export interface Bundle {
-  fn: string;
-  /** Absolute path of the bundled ES module; its source map is `${bundlePath}.map`. */
-  bundlePath: string;
-  exportName: string;
-  /** sha256 (hex) of the bundle and its source map. */
-  codeSha256: string;
-  /** Absolute paths of the source files the bundle was built from, for a file watcher. */
-  inputs: string[];
-}
+export type Bundle = FunctionBundle;
 
 export interface BundleOptions {
   appDir: string;
@@ -39,7 +30,7 @@ export interface BundleOptions {
 // Older builds stay a while: an instance started from one may still read its source map.
 const KEEP_BUILDS = 3;
 // Part of the cache key: bump it when the esbuild options change, so old builds are not reused.
-const BUILD_FORMAT = 2;
+const BUILD_FORMAT = 3;
 const HASH_DIR = /^[0-9a-f]{16}$/;
 // A file modified this close to the build's start is not trusted by the fast path ("racy git"): file
 // times are coarse (a kernel tick on Linux, 1 s on HFS+), so an edit racing esbuild's read could
@@ -85,7 +76,7 @@ export async function bundleFunction(opts: BundleOptions): Promise<Bundle> {
   const inputs = Object.keys(metafile.inputs)
     .filter((p) => !/^[a-z-]+:/.test(p)) // esbuild's virtual modules (`ns:path`) are no files
     .map((p) => path.resolve(appDir, p));
-  const bundle: Bundle = { fn: fn.name, bundlePath: path.join(buildDir, 'index.mjs'), exportName: fn.exportName, codeSha256, inputs };
+  const bundle: Bundle = { fn: fn.name, bundlePath: path.join(buildDir, 'index.mjs'), exportName: fn.exportName, codeSha256, size: js.contents.byteLength, inputs };
   await recordBuild(fnDir, key, bundle, startedAt);
   return bundle;
 }

@@ -5,15 +5,17 @@
 // an event item, without reshaping what is here.
 import path from 'node:path';
 import { z } from 'zod';
+import { HTTP_METHODS, type AppManifest, type FunctionEvent, type HttpEvent, type HttpMethod } from '../core/app.js';
 import { NODE_RUNTIMES, runtimeForNode, type NodeRuntime } from '../core/lambda.js';
+
+export type { ApiConfig, AppManifest, CorsConfig, FunctionConfig, FunctionEvent, HttpEvent, HttpMethod } from '../core/app.js';
+export { HTTP_METHODS } from '../core/app.js';
 
 export const RUNTIMES = NODE_RUNTIMES;
 export type Runtime = NodeRuntime;
 /** A function without `runtime` runs on the runtime of the Node that runs Nuvola: nothing to warn about. */
 export const DEFAULT_RUNTIME: Runtime = runtimeForNode(process.versions.node);
 
-export const HTTP_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS', 'ANY'] as const;
-export type HttpMethod = (typeof HTTP_METHODS)[number];
 
 /** Lambda's limits (CreateFunction) and API Gateway HTTP API's, copied from the AWS docs. */
 export const LIMITS = {
@@ -32,54 +34,6 @@ const RESERVED_ENV = new Set([
   'AWS_LAMBDA_LOG_GROUP_NAME', 'AWS_LAMBDA_LOG_STREAM_NAME', 'AWS_ACCESS_KEY', 'AWS_ACCESS_KEY_ID',
   'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_LAMBDA_RUNTIME_API', 'LAMBDA_TASK_ROOT', 'LAMBDA_RUNTIME_DIR',
 ]);
-
-export interface AppManifest {
-  app: string;
-  functions: Record<string, FunctionConfig>;
-  api: ApiConfig;
-}
-
-export interface FunctionConfig {
-  name: string;
-  /** As written, e.g. `src/items.get`. */
-  handler: string;
-  /** Module path relative to the app dir, without extension unless one was written: `src/items`. */
-  handlerFile: string;
-  exportName: string;
-  runtime: Runtime;
-  memory: number;
-  timeout: number;
-  environment: Record<string, string>;
-  reservedConcurrency?: number;
-  provisionedConcurrency?: number;
-  events: FunctionEvent[];
-}
-
-/** A discriminated union on `type`; later event sources add members. */
-export type FunctionEvent = HttpEvent;
-
-export interface HttpEvent {
-  type: 'http';
-  /** API Gateway's route key: `GET /items/{id}`, `ANY /{proxy+}` or `$default`. */
-  routeKey: string;
-  method?: HttpMethod;
-  path?: string;
-}
-
-export interface ApiConfig {
-  cors?: CorsConfig;
-  timeoutSeconds: number;
-}
-
-/** API Gateway HTTP API's CorsConfiguration. */
-export interface CorsConfig {
-  allowOrigins: string[];
-  allowMethods: string[];
-  allowHeaders: string[];
-  exposeHeaders: string[];
-  allowCredentials: boolean;
-  maxAge?: number;
-}
 
 /** How a value found in the manifest is named in a message: `99999`, `"abc"`, `a list`. */
 export function describeValue(value: unknown): string {

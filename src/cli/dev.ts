@@ -23,8 +23,9 @@ export async function dev(options: DevOptions): Promise<void> {
       reloading = reloading.then(async () => {
         const t = performance.now();
         try {
-          const changed = await platform.reload();
+          const changes = await platform.reload();
           watcher.update(platform.sources());
+          const changed = changes['functions']?.changed ?? [];
           if (changed.length > 0) out.write(`Reloaded ${changed.join(', ')} (${Math.round(performance.now() - t)} ms)\n`);
         } catch (err) {
           process.stderr.write(`nuvola: reload failed, still serving the previous version:\n${(err as Error).message}\n`);
@@ -37,7 +38,7 @@ export async function dev(options: DevOptions): Promise<void> {
   // Ready is announced once the watcher is in place: an edit made on seeing it is not missed.
   out.write(`Nuvola ready at ${platform.url} (${Math.round(performance.now() - started)} ms), app "${platform.appName}"\n`);
   out.write(`  HTTP API      ${platform.url}/\n`);
-  for (const route of platform.routes()) out.write(`    ${route.routeKey.padEnd(28)} → ${route.fn}\n`);
+  for (const route of platform.summary()['gateway'] ?? []) out.write(`    ${route}\n`);
   out.write(`  AWS endpoint  AWS_ENDPOINT_URL=${platform.url}\n`);
   out.write(`  Control API   ${platform.url}/_nuvola/health\n`);
 

@@ -1,26 +1,22 @@
 /**
- * Nuvola's own control API under `/_nuvola/`: health, functions, invoke and logs (also streamed as
- * NDJSON). The CLI and the console talk to the platform only through it.
+ * Nuvola's own control API under `/_nuvola/`: `health`, and the routes the services bring (functions,
+ * invoke, logs, …). The CLI and the console talk to the platform only through it. Services answer
+ * with a `ControlReply`; this listener writes it and maps their error codes to statuses.
  */
 import { createReadStream } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { PlatformError, isPlatformError, type ErrorCode } from '../core/errors.js';
-import { LAMBDA_LIMITS } from '../core/lambda.js';
-import type { LogRecord } from '../ports/executor.js';
-import type { FunctionsService, InvocationType } from '../services/functions/index.js';
+import { isPlatformError, type ErrorCode } from '../core/errors.js';
+import type { ControlReply, ControlRoute } from '../services/module.js';
 import { readBody } from './body.js';
 
-export interface LogsReader {
-  query(q: { fn?: string; requestId?: string; since?: number; limit?: number }): Promise<readonly LogRecord[]>;
-  follow(q: { fn?: string }, onRecord: (record: LogRecord) => void): () => void;
-}
+export const CONTROL_PREFIX = '/_nuvola/';
 
 export interface ControlOptions {
   /** The app's name once it is deployed; undefined while the platform is starting. */
   readonly app: () => string | undefined;
-  readonly functions: FunctionsService;
-  readonly logs: LogsReader;
-  readonly stats: () => unknown;
+  /** What `health` reports besides the app, e.g. counts per service. */
+  readonly health: () => Record<string, unknown>;
+  readonly routes: readonly ControlRoute[];
 }
 
 /** PlatformError code → HTTP status of the control API. */
@@ -34,93 +30,99 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   SHUTTING_DOWN: 503,
 };
 
+interface CompiledRoute {
+  readonly method: string;
+  readonly segments: readonly string[];
+  readonly route: ControlRoute;
+}
+
 export function controlHandler(options: ControlOptions) {
+  const routes: CompiledRoute[] = options.routes.map((route) => ({ method: route.method, segments: route.path.split('/'), route }));
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     try {
-      await route(options, req, res);
+      await dispatch(options, routes, req, res);
     } catch (err) {
       const status = isPlatformError(err) ? (STATUS[err.code] ?? 500) : 500;
       const code = isPlatformError(err) ? err.code : 'INTERNAL';
       const message = isPlatformError(err) || status < 500 ? (err as Error).message : 'Internal error';
-      send(res, status, { error: { code, message } });
+      if (res.headersSent) res.end();
+      else send(res, status, { error: { code, message } });
     }
   };
 }
 
-async function route(options: ControlOptions, req: IncomingMessage, res: ServerResponse): Promise<void> {
+async function dispatch(options: ControlOptions, routes: readonly CompiledRoute[], req: IncomingMessage, res: ServerResponse): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://local');
-  const parts = url.pathname.split('/').filter(Boolean).slice(1).map(decodeURIComponent);
   const method = req.method ?? 'GET';
-  const [what, name, action] = parts;
-
-  if (what === 'health' && method === 'GET') {
+  const parts = url.pathname.slice(CONTROL_PREFIX.length).split('/').filter(Boolean);
+  if (parts.length === 1 && parts[0] === 'health' && method === 'GET') {
     const app = options.app();
     if (app === undefined) return send(res, 503, { status: 'starting' });
-    return send(res, 200, { status: 'ok', app, functions: options.functions.list().length });
+    return send(res, 200, { status: 'ok', app, ...options.health() });
   }
-  if (what === 'functions' && method === 'GET' && name === undefined) {
-    return send(res, 200, {
-      functions: options.functions.list().map((f) => ({
-        name: f.name,
-        handler: f.handler,
-        runtime: f.runtime,
-        memory: f.memoryMb,
-        timeout: f.timeoutSeconds,
-        codeSha256: f.codeSha256,
-      })),
-      stats: options.stats(),
+  for (const { method: m, segments, route } of routes) {
+    if (m !== method || segments.length !== parts.length) continue;
+    const params = matchPath(segments, parts);
+    if (!params) continue;
+    const reply = await route.handle({
+      params,
+      query: url.searchParams,
+      body: async (limit) => {
+        const body = await readBody(req, limit);
+        return body === 'too-large' ? undefined : body;
+      },
     });
-  }
-  if (what === 'functions' && name && action === 'invoke' && method === 'POST') {
-    const limit = LAMBDA_LIMITS.MAX_SYNC_REQUEST_BYTES;
-    const body = await readBody(req, limit);
-    if (body === 'too-large') throw new PlatformError('PAYLOAD_TOO_LARGE', `Request must be smaller than ${limit} bytes for the InvokeFunction operation`, { limit });
-    const payload = body.toString('utf8');
-    const type = (url.searchParams.get('type') ?? 'RequestResponse') as InvocationType;
-    const out = await options.functions.invoke(name, { type, payload, tail: true });
-    return send(res, type === 'Event' ? 202 : 200, {
-      requestId: out.requestId,
-      ...(out.result ? { result: JSON.parse(out.result.payload) as unknown, error: out.result.error ?? null } : {}),
-      logs: out.logTail ?? '',
-    });
-  }
-  if (what === 'functions' && name && action === 'code' && method === 'GET') {
-    const fn = options.functions.get(name);
-    res.writeHead(200, { 'content-type': 'text/javascript; charset=utf-8' });
-    createReadStream(fn.bundlePath).pipe(res);
-    return;
-  }
-  if (what === 'logs' && method === 'GET') {
-    const fn = url.searchParams.get('fn') ?? undefined;
-    const requestId = url.searchParams.get('requestId') ?? undefined;
-    const since = url.searchParams.has('since') ? Number(url.searchParams.get('since')) : undefined;
-    const limit = url.searchParams.has('limit') ? Number(url.searchParams.get('limit')) : undefined;
-    const query = () => (limit === 0 ? Promise.resolve([]) : options.logs.query({ fn, requestId, since, limit }));
-    if (url.searchParams.get('follow') !== '1') return send(res, 200, { records: await query() });
-    return stream(options, res, query, fn);
+    return write(res, reply);
   }
   send(res, 404, { error: { code: 'UNKNOWN_OPERATION', message: `No control operation ${method} ${url.pathname}` } });
 }
 
-/**
- * The backlog, then live records as NDJSON. Following starts before the backlog is read, so that no
- * record falls between the two; one that is in both is written once.
- */
-async function stream(options: ControlOptions, res: ServerResponse, backlog: () => Promise<readonly LogRecord[]>, fn: string | undefined): Promise<void> {
-  let early: LogRecord[] | undefined = [];
-  const stop = options.logs.follow({ fn }, (r) => (early ? early.push(r) : res.write(JSON.stringify(r) + '\n')));
-  res.on('close', stop);
-  const past = await backlog();
-  res.writeHead(200, { 'content-type': 'application/x-ndjson', 'cache-control': 'no-store' });
-  const seen = new Set(past.map(key));
-  for (const r of past) res.write(JSON.stringify(r) + '\n');
-  for (const r of early) if (!seen.has(key(r))) res.write(JSON.stringify(r) + '\n');
-  early = undefined;
-  // Headers go out now, not with the first record: the client knows it is connected.
-  res.flushHeaders();
+/** Binds `:name` segments; undefined when the path does not match. */
+function matchPath(segments: readonly string[], parts: readonly string[]): Record<string, string> | undefined {
+  const params: Record<string, string> = {};
+  for (let i = 0; i < segments.length; i++) {
+    const want = segments[i]!;
+    const got = parts[i]!;
+    if (want.startsWith(':')) {
+      let value: string;
+      try {
+        value = decodeURIComponent(got);
+      } catch {
+        return undefined; // malformed percent-encoding names nothing
+      }
+      params[want.slice(1)] = value;
+    } else if (want !== got) {
+      return undefined;
+    }
+  }
+  return params;
 }
 
-const key = (r: LogRecord): string => `${r.time}\u0000${r.requestId ?? ''}\u0000${r.stream}\u0000${r.message}`;
+async function write(res: ServerResponse, reply: ControlReply): Promise<void> {
+  switch (reply.kind) {
+    case 'json':
+      return send(res, reply.status ?? 200, reply.body);
+    case 'file':
+      res.writeHead(200, { 'content-type': reply.contentType });
+      createReadStream(reply.path).on('error', () => res.destroy()).pipe(res);
+      return;
+    case 'stream': {
+      const head = () => {
+        if (!res.headersSent) res.writeHead(200, { 'content-type': 'application/x-ndjson', 'cache-control': 'no-store' });
+      };
+      const stop = await reply.start((item) => {
+        head();
+        res.write(JSON.stringify(item) + '\n');
+      });
+      if (res.destroyed) stop();
+      else res.on('close', stop);
+      head();
+      // Headers go out now, not with the first record: the client knows it is connected.
+      res.flushHeaders();
+      return;
+    }
+  }
+}
 
 function send(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);

@@ -8,10 +8,11 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { credentialScope } from '../core/sigv4.js';
-import type { AwsRequest, AwsResponse } from '../aws/types.js';
+import type { AwsHandler } from '../services/module.js';
 import { readBody } from './body.js';
+import { CONTROL_PREFIX } from './control.js';
 
-export type AwsHandler = (req: AwsRequest) => Promise<AwsResponse>;
+export type { AwsHandler };
 export type NodeHandler = (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
 
 export interface ListenerOptions {
@@ -23,7 +24,6 @@ export interface ListenerOptions {
   readonly maxAwsBodyBytes: number;
 }
 
-const CONTROL_PREFIX = '/_nuvola/';
 
 export function createListener(options: ListenerOptions): Server {
   const server = createServer((req, res) => {

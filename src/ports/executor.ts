@@ -1,3 +1,5 @@
+import type { NodeRuntime } from '../core/lambda.js';
+
 /**
  * Runs function code. An executor keeps instances of each deployed function (one request at a time
  * per instance), scales them out on demand up to the function's reserved concurrency and its own
@@ -14,7 +16,7 @@ export interface FunctionSpec {
   readonly exportName: string;
   /** Identifies the code: instances of an older version finish their request and retire. */
   readonly codeSha256: string;
-  readonly runtime: string;
+  readonly runtime: NodeRuntime;
   readonly memoryMb: number;
   readonly timeoutSeconds: number;
   readonly environment: Readonly<Record<string, string>>;

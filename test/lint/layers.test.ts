@@ -20,6 +20,10 @@ tester.run('nuvola/layers', layers, {
     { code: "import { x } from './drivers/embedded/sqlite-db.js';", filename: at('main.ts') },
     { code: "import { x } from '../../drivers/conformance/fake-clock.js';", filename: at('services/logs/service.test.ts') },
     { code: "import fs from 'node:fs';", filename: at('core/sigv4.test.ts') },
+    { code: "import { x } from './services/functions/module.js';", filename: at('main.ts') },
+    { code: "import { x } from '../../aws/lambda.js';", filename: at('services/functions/module.ts') },
+    { code: "import { x } from '../module.js';", filename: at('services/gateway/module.ts') },
+    { code: "import { x } from '../services/module.js';", filename: at('http/control.ts') },
   ],
   invalid: [
     { code: "import fs from 'node:fs';", filename: at('core/routes.ts'), errors: 1 },
@@ -29,5 +33,8 @@ tester.run('nuvola/layers', layers, {
     { code: "import { x } from '../runtime/instance.js';", filename: at('aws/lambda.ts'), errors: 1 },
     { code: "import { x } from '../services/functions/index.js';", filename: at('app/load.ts'), errors: 1 },
     { code: "import { x } from '../embedded/sqlite-db.js';", filename: at('drivers/cluster/postgres-db.ts'), errors: 1 },
+    { code: "import { x } from '../../aws/lambda.js';", filename: at('services/functions/service.ts'), errors: 1 },
+    { code: "import { x } from '../functions/module.js';", filename: at('services/logs/module.ts'), errors: 1 },
+    { code: "import { x } from '../services/functions/module.js';", filename: at('http/control.ts'), errors: 1 },
   ],
 });

@@ -43,8 +43,6 @@ export interface FunctionsServiceDeps {
   readonly clock: Clock;
   readonly region: string;
   readonly accountId: string;
-  /** Where log records go (the logs service). */
-  readonly appendLog: (record: LogRecord) => void;
   /** Reports a failed asynchronous invocation (they have no caller to tell). */
   readonly onAsyncError?: (name: string, error: unknown) => void;
 }
@@ -77,9 +75,8 @@ export class FunctionsService {
     return [...this.functions.values()].sort((a, b) => a.name.localeCompare(b.name));
   }
 
-  /** Sink for the executor's log records: stored, and kept for callers that asked for a tail. */
-  log(record: LogRecord): void {
-    this.deps.appendLog(record);
+  /** Sees every log record, to keep the lines of invocations whose caller asked for a tail. */
+  observeLog(record: LogRecord): void {
     if (record.requestId) this.tails.get(record.requestId)?.push(record.message);
   }
 

@@ -36,6 +36,20 @@ export interface GatewayOptions {
   readonly now?: (() => number) | undefined;
   /** 10 MB by default, API Gateway's quota. */
   readonly payloadLimitBytes?: number | undefined;
+  /** Told of every answered request (for access logs). */
+  readonly onRequest?: ((info: AnsweredRequest) => void) | undefined;
+}
+
+export interface AnsweredRequest {
+  readonly method: string;
+  /** The raw path, as requested. */
+  readonly path: string;
+  readonly status: number;
+  /** The function of the matched route. */
+  readonly fn?: string | undefined;
+  readonly durationMs: number;
+  /** The invocation started a new instance (its result has an Init Duration). */
+  readonly cold: boolean;
 }
 
 /** An HTTP API: routes requests to functions with API Gateway's payload format 2.0 and its answers. */
@@ -57,6 +71,8 @@ const systemClock: Clock = {
 };
 
 type Outcome = { readonly result: InvokeResult } | { readonly error: unknown } | null;
+/** What `route` learnt about a request, for `onRequest`. */
+type Seen = { fn?: string; cold?: boolean };
 
 /** Validates `options` and compiles routes and CORS once; throws `INVALID_REQUEST` when malformed. */
 export function createGateway(options: GatewayOptions): Gateway {
@@ -106,15 +122,20 @@ export function createGateway(options: GatewayOptions): Gateway {
 
   async function handle(req: GatewayRequest): Promise<GatewayResponse> {
     const requestId = newRequestId();
+    const seen: Seen = {};
+    const started = now();
+    let response: GatewayResponse;
     try {
-      return await route(req, requestId);
+      response = await route(req, requestId, seen);
     } catch {
       // A defect of ours; the client still gets API Gateway's answer, not a dropped connection.
-      return gatewayError(500, GatewayMessages.INTERNAL_SERVER_ERROR, requestId);
+      response = gatewayError(500, GatewayMessages.INTERNAL_SERVER_ERROR, requestId);
     }
+    options.onRequest?.({ method: req.method, path: req.rawPath, status: response.statusCode, fn: seen.fn, durationMs: now() - started, cold: seen.cold === true });
+    return response;
   }
 
-  async function route(req: GatewayRequest, requestId: string): Promise<GatewayResponse> {
+  async function route(req: GatewayRequest, requestId: string, seen: Seen): Promise<GatewayResponse> {
     if (req.body !== null && req.body.length > payloadLimitBytes) {
       return gatewayError(413, GatewayMessages.PAYLOAD_TOO_LARGE, requestId);
     }
@@ -145,7 +166,10 @@ export function createGateway(options: GatewayOptions): Gateway {
         region,
         stage,
       });
-      response = toResponse(await invokeWithTimeout(match.target, event), requestId, cors !== null);
+      seen.fn = match.target;
+      const outcome = await invokeWithTimeout(match.target, event);
+      seen.cold = outcome !== null && 'result' in outcome && outcome.result.initDurationMs !== undefined;
+      response = toResponse(outcome, requestId, cors !== null);
     }
     if (origin !== undefined) (cors as CompiledCors).decorate(origin, response.headers);
     return response;

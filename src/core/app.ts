@@ -1,0 +1,70 @@
+/**
+ * The app as the platform deploys it: the normalized manifest (`nuvola.yaml`, parsed and checked by
+ * `src/app`) and the built code of its functions. Services read their own sections of it.
+ */
+import type { NodeRuntime } from './lambda.js';
+
+export const HTTP_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS', 'ANY'] as const;
+export type HttpMethod = (typeof HTTP_METHODS)[number];
+
+export interface AppManifest {
+  app: string;
+  functions: Record<string, FunctionConfig>;
+  api: ApiConfig;
+}
+
+export interface FunctionConfig {
+  name: string;
+  /** As written, e.g. `src/items.get`. */
+  handler: string;
+  /** Module path relative to the app dir, without extension unless one was written: `src/items`. */
+  handlerFile: string;
+  exportName: string;
+  runtime: NodeRuntime;
+  memory: number;
+  timeout: number;
+  environment: Record<string, string>;
+  reservedConcurrency?: number;
+  provisionedConcurrency?: number;
+  events: FunctionEvent[];
+}
+
+/** A discriminated union on `type`; later event sources add members. */
+export type FunctionEvent = HttpEvent;
+
+export interface HttpEvent {
+  type: 'http';
+  /** API Gateway's route key: `GET /items/{id}`, `ANY /{proxy+}` or `$default`. */
+  routeKey: string;
+  method?: HttpMethod;
+  path?: string;
+}
+
+export interface ApiConfig {
+  cors?: CorsConfig;
+  timeoutSeconds: number;
+}
+
+/** API Gateway HTTP API's CorsConfiguration. */
+export interface CorsConfig {
+  allowOrigins: string[];
+  allowMethods: string[];
+  allowHeaders: string[];
+  exposeHeaders: string[];
+  allowCredentials: boolean;
+  maxAge?: number;
+}
+
+/** A function's built code: one ES module with its source map beside it. */
+export interface FunctionBundle {
+  fn: string;
+  /** Absolute path of the bundled ES module; its source map is `${bundlePath}.map`. */
+  bundlePath: string;
+  exportName: string;
+  /** sha256 (hex) of the bundle and its source map. */
+  codeSha256: string;
+  /** Size of the bundle in bytes (Lambda's `CodeSize`). */
+  size: number;
+  /** Absolute paths of the source files the bundle was built from, for a file watcher. */
+  inputs: string[];
+}

@@ -1,0 +1,128 @@
+/**
+ * The functions service as the platform plugs it in: deploys the manifest's `functions`, serves the
+ * Lambda API (signing name `lambda`) and the control API's function routes.
+ */
+import { handleLambdaRequest } from '../../aws/lambda.js';
+import type { AppRevision, DeployChanges, ServiceModule } from '../module.js';
+import { PlatformError } from '../../core/errors.js';
+import { LAMBDA_LIMITS, runtimeMajor } from '../../core/lambda.js';
+import { FunctionsService, type DeployedFunction, type FunctionInfo, type InvocationType } from './service.js';
+
+export const functionsModule: ServiceModule<FunctionsService> = {
+  name: 'functions',
+  sections: ['functions'],
+  create(ctx) {
+    const functions = new FunctionsService({
+      executor: ctx.executor,
+      clock: ctx.clock,
+      region: ctx.region,
+      accountId: ctx.accountId,
+      onAsyncError: (name, err) => ctx.events.emit('warning', `asynchronous invocation of ${name} failed: ${String(err)}`),
+    });
+    ctx.events.on('log', (record) => functions.observeLog(record));
+    const warnedRuntimes = new Set<string>();
+
+    return {
+      service: functions,
+      async deploy(app: AppRevision): Promise<DeployChanges> {
+        const before = new Map(functions.list().map((f) => [f.name, f]));
+        const deployed = Object.values(app.manifest.functions).map((fn): DeployedFunction => {
+          const bundle = app.bundles[fn.name];
+          if (!bundle) throw new PlatformError('INTERNAL', `No bundle for function ${fn.name}`);
+          const previous = before.get(fn.name);
+          return {
+            name: fn.name,
+            handler: fn.handler,
+            bundlePath: bundle.bundlePath,
+            exportName: bundle.exportName,
+            codeSha256: bundle.codeSha256,
+            runtime: fn.runtime,
+            memoryMb: fn.memory,
+            timeoutSeconds: fn.timeout,
+            environment: fn.environment,
+            reservedConcurrency: fn.reservedConcurrency,
+            provisionedConcurrency: fn.provisionedConcurrency,
+            codeSize: bundle.size,
+            lastModified: previous?.codeSha256 === bundle.codeSha256 ? previous.lastModified : ctx.clock.now(),
+          };
+        });
+        warnAboutRuntimes(deployed, warnedRuntimes, (message) => ctx.events.emit('warning', message));
+        await functions.deploy(deployed);
+        return changesOf(before, deployed);
+      },
+      health: () => ({ functions: functions.list().length }),
+      // Asynchronous invocations in flight finish (or fail, once the executor is closed) first.
+      close: () => functions.drain(),
+      aws: { lambda: (req) => handleLambdaRequest({ functions, endpointUrl: ctx.endpointUrl }, req) },
+      control: [
+        {
+          method: 'GET',
+          path: 'functions',
+          handle: async () => ({ kind: 'json', body: { functions: functions.list().map(describe), stats: ctx.executor.stats() } }),
+        },
+        {
+          method: 'POST',
+          path: 'functions/:name/invoke',
+          async handle(req) {
+            const limit = LAMBDA_LIMITS.MAX_SYNC_REQUEST_BYTES;
+            const body = await req.body(limit);
+            if (!body) throw new PlatformError('PAYLOAD_TOO_LARGE', `Request must be smaller than ${limit} bytes for the InvokeFunction operation`, { limit });
+            const payload = body.toString('utf8');
+            const type = (req.query.get('type') ?? 'RequestResponse') as InvocationType;
+            const out = await functions.invoke(req.params['name']!, { type, payload, tail: true });
+            return {
+              kind: 'json',
+              status: type === 'Event' ? 202 : 200,
+              body: {
+                requestId: out.requestId,
+                ...(out.result ? { result: JSON.parse(out.result.payload) as unknown, error: out.result.error ?? null } : {}),
+                logs: out.logTail ?? '',
+              },
+            };
+          },
+        },
+        {
+          method: 'GET',
+          path: 'functions/:name/code',
+          handle: async (req) => ({ kind: 'file', path: functions.get(req.params['name']!).bundlePath, contentType: 'text/javascript; charset=utf-8' }),
+        },
+      ],
+    };
+  },
+};
+
+function describe(f: FunctionInfo) {
+  return { name: f.name, handler: f.handler, runtime: f.runtime, memory: f.memoryMb, timeout: f.timeoutSeconds, codeSha256: f.codeSha256 };
+}
+
+function changesOf(before: ReadonlyMap<string, DeployedFunction>, after: readonly DeployedFunction[]): DeployChanges {
+  const names = new Set(after.map((f) => f.name));
+  return {
+    added: after.filter((f) => !before.has(f.name)).map((f) => f.name),
+    changed: after.filter((f) => {
+      const b = before.get(f.name);
+      return b !== undefined && (b.codeSha256 !== f.codeSha256 || configOf(b) !== configOf(f));
+    }).map((f) => f.name),
+    removed: [...before.keys()].filter((n) => !names.has(n)),
+  };
+}
+
+const configOf = (f: DeployedFunction): string =>
+  JSON.stringify([f.runtime, f.memoryMb, f.timeoutSeconds, f.environment, f.reservedConcurrency, f.provisionedConcurrency, f.handler]);
+
+/**
+ * Instances run on the Node that runs Nuvola, whatever `runtime` says: a function written for another
+ * major version may behave differently, so say so, once per runtime.
+ */
+function warnAboutRuntimes(fns: readonly DeployedFunction[], warned: Set<string>, warn: (message: string) => void): void {
+  const running = Number(process.versions.node.split('.')[0]);
+  const byRuntime = new Map<string, string[]>();
+  for (const f of fns) {
+    if (runtimeMajor(f.runtime) === running || warned.has(f.runtime)) continue;
+    byRuntime.set(f.runtime, [...(byRuntime.get(f.runtime) ?? []), f.name]);
+  }
+  for (const [runtime, names] of byRuntime) {
+    warned.add(runtime);
+    warn(`runtime ${runtime} (${names.join(', ')}) differs from the Node.js that runs Nuvola and its instances, v${process.versions.node}`);
+  }
+}
