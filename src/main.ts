@@ -8,7 +8,7 @@ import type { Server } from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { bundleApp } from './app/bundle.js';
-import { loadManifest } from './app/load.js';
+import { loadManifest, type LoadedApp } from './app/load.js';
 import type { PlatformConfig } from './config/config.js';
 import { LAMBDA_LIMITS } from './core/lambda.js';
 import { SqliteDb } from './drivers/embedded/sqlite-db.js';
@@ -25,6 +25,8 @@ import { createPlatformEvents, type AwsHandler, type DeployChanges, type Platfor
 /** The services, in the order they are created and deployed (a service may use those before it). */
 const SERVICES: readonly ServiceModule<unknown>[] = [logsModule, functionsModule, gatewayModule];
 
+export { createPlatformEvents, type PlatformEvents };
+
 export interface Platform {
   readonly url: string;
   readonly appName: string;
@@ -39,9 +41,16 @@ export interface Platform {
   close(): Promise<void>;
 }
 
-export async function startPlatform(config: PlatformConfig): Promise<Platform> {
+export interface StartOptions {
+  /** Where the platform reports what happens; pass one to hear from the very start (warnings at deploy). */
+  readonly events?: PlatformEvents;
+}
+
+export async function startPlatform(config: PlatformConfig, options: StartOptions = {}): Promise<Platform> {
+  // First, before any state is made: a directory without an app stays as it was.
+  let app: LoadedApp | undefined = await loadManifest(config.appDir);
   const clock = new SystemClock();
-  const events = createPlatformEvents((err) => process.emitWarning(`platform event listener failed: ${String(err)}`));
+  const events = options.events ?? createPlatformEvents((err) => process.emitWarning(`platform event listener failed: ${String(err)}`));
   const db = new SqliteDb(path.join(config.stateDir, 'nuvola.db'));
   await db.migrate(SERVICES.flatMap((m) => m.migrations ?? []));
 
@@ -102,15 +111,16 @@ export async function startPlatform(config: PlatformConfig): Promise<Platform> {
   });
 
   const deployApp = async (): Promise<Record<string, DeployChanges>> => {
-    const app = await loadManifest(config.appDir);
-    const bundles = await bundleApp(app, path.join(config.stateDir, 'build'));
+    const loaded = app ?? (await loadManifest(config.appDir));
+    app = undefined;
+    const bundles = await bundleApp(loaded, path.join(config.stateDir, 'build'));
     const changes: Record<string, DeployChanges> = {};
     for (const [name, face] of faces) {
-      const changed = await face.deploy?.({ dir: app.dir, manifest: app.manifest, bundles });
+      const changed = await face.deploy?.({ dir: loaded.dir, manifest: loaded.manifest, bundles });
       if (changed) changes[name] = changed;
     }
-    appName = app.manifest.app;
-    sources = [app.file, ...Object.values(bundles).flatMap((b) => b.inputs)];
+    appName = loaded.manifest.app;
+    sources = [loaded.file, ...Object.values(bundles).flatMap((b) => b.inputs)];
     return changes;
   };
 

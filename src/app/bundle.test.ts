@@ -1,12 +1,12 @@
 import { execFile } from 'node:child_process';
-import { mkdir, mkdtemp, readdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rename, rm, utimes, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import * as esbuild from 'esbuild';
 import { afterAll, beforeEach, describe, it, expect, vi } from 'vitest';
-import { bundleApp, bundleFunction } from './bundle.js';
+import { bundleApp, bundleFunction, packageName } from './bundle.js';
 import { parseManifest } from './load.js';
 import type { LoadedApp } from './load.js';
 
@@ -159,6 +159,133 @@ describe('bundleFunction', () => {
       code: 'BUILD_FAILED',
       message: 'Function "getItem": src/items.ts:1:20 Unexpected ";"',
     });
+  });
+});
+
+describe('hints for common mistakes', () => {
+  const MODULE_PACKAGE = '{ "name": "app", "type": "module" }\n';
+
+  it('rejects a CommonJS handler in a "type": "module" package, suggesting .cjs or export', async () => {
+    const app = await makeApp(
+      { 'package.json': MODULE_PACKAGE, 'src/legacy.js': 'exports.handler = async () => 1;\n' },
+      '  legacy:\n    handler: src/legacy.handler\n',
+    );
+    await expect(bundleOne(app, 'legacy')).rejects.toMatchObject({
+      code: 'BUILD_FAILED',
+      message:
+        'Function "legacy": src/legacy.js:1:1 uses CommonJS "exports" in an ES module (package.json has "type": "module"): ' +
+        'rename the file to legacy.cjs, or use export (export const handler = …)',
+    });
+    // Following the hint works: a .cjs file is CommonJS whatever package.json says.
+    await rename(path.join(app.dir, 'src/legacy.js'), path.join(app.dir, 'src/legacy.cjs'));
+    const bundle = await bundleOne(app, 'legacy');
+    const mod = (await import(pathToFileURL(bundle.bundlePath).href)) as { default: { handler: () => Promise<number> } };
+    expect(await mod.default.handler()).toBe(1);
+  });
+
+  it('suggests .cts for TypeScript and names the package.json that makes the file an ES module', async () => {
+    const app = await makeApp(
+      { 'src/package.json': MODULE_PACKAGE, 'src/api.ts': 'module.exports = { get: async () => 1 };\n' },
+      '  api:\n    handler: src/api.get\n',
+    );
+    await expect(bundleOne(app, 'api')).rejects.toMatchObject({
+      code: 'BUILD_FAILED',
+      message:
+        'Function "api": src/api.ts:1:1 uses CommonJS "module" in an ES module (src/package.json has "type": "module"): ' +
+        'rename the file to api.cts, or use export (export const get = …)',
+    });
+  });
+
+  it('names a CommonJS helper file that would throw "exports is not defined" on import', async () => {
+    const app = await makeApp(
+      {
+        'package.json': MODULE_PACKAGE,
+        'src/api.js': "import { label } from './label.js';\nexport const handler = async () => label;\n",
+        'src/label.js': "exports.label = 'x';\n",
+      },
+      '  api:\n    handler: src/api.handler\n',
+    );
+    await expect(bundleOne(app, 'api')).rejects.toMatchObject({
+      code: 'BUILD_FAILED',
+      message: 'Function "api": src/label.js:1:1 uses CommonJS "exports" in an ES module (package.json has "type": "module"): rename the file to label.cjs, or use export',
+    });
+  });
+
+  it('tells a file that mixes export and module.exports to use export only', async () => {
+    const app = await makeApp(
+      { 'src/api.ts': 'export const handler = async () => 1;\nmodule.exports.extra = 2;\n' },
+      '  api:\n    handler: src/api.handler\n',
+    );
+    await expect(bundleOne(app, 'api')).rejects.toMatchObject({
+      code: 'BUILD_FAILED',
+      message: 'Function "api": src/api.ts:2:1 uses CommonJS "module" in an ES module (it also uses "export" at line 1): use export (export const handler = …) instead',
+    });
+  });
+
+  it("leaves a dependency's guarded CommonJS alone", async () => {
+    const app = await makeApp(
+      {
+        'node_modules/dual/package.json': '{ "name": "dual", "type": "module", "main": "index.js" }\n',
+        'node_modules/dual/index.js': "export const two = 2;\nif (typeof module === 'object' && module.exports) module.exports.two = two;\n",
+        'src/api.ts': "import { two } from 'dual';\nexport const handler = async () => two;\n",
+      },
+      '  api:\n    handler: src/api.handler\n',
+    );
+    const bundle = await bundleOne(app, 'api');
+    const mod = (await import(pathToFileURL(bundle.bundlePath).href)) as { handler: () => Promise<number> };
+    expect(await mod.handler()).toBe(2);
+  });
+
+  it('says how to install a package that is not installed, naming the package only', async () => {
+    const app = await makeApp(
+      {
+        'src/api.ts': [
+          "import a from 'left-pad';",
+          "import b from '@acme/widgets/button';",
+          "import c from 'lodash/fp/map';",
+          "import d from './nope.js';",
+          'export const handler = () => [a, b, c, d];',
+          '',
+        ].join('\n'),
+      },
+      '  api:\n    handler: src/api.handler\n',
+    );
+    const err = (await bundleOne(app, 'api').catch((e: unknown) => e)) as { code: string; message: string };
+    expect(err.code).toBe('BUILD_FAILED');
+    expect(err.message.split('\n')).toEqual([
+      'Function "api": src/api.ts:1:15 Could not resolve "left-pad" (not installed? run: npm install left-pad)',
+      'Function "api": src/api.ts:2:15 Could not resolve "@acme/widgets/button" (not installed? run: npm install @acme/widgets)',
+      'Function "api": src/api.ts:3:15 Could not resolve "lodash/fp/map" (not installed? run: npm install lodash)',
+      'Function "api": src/api.ts:4:15 Could not resolve "./nope.js"',
+    ]);
+  });
+
+  it('gives no install hint for an installed package that lacks the subpath', async () => {
+    const app = await makeApp(
+      {
+        'node_modules/tiny/package.json': '{ "name": "tiny", "exports": { ".": "./index.js" } }\n',
+        'node_modules/tiny/index.js': 'export default 1;\n',
+        'src/api.ts': "import x from 'tiny/missing';\nexport const handler = () => x;\n",
+      },
+      '  api:\n    handler: src/api.handler\n',
+    );
+    await expect(bundleOne(app, 'api')).rejects.toMatchObject({ code: 'BUILD_FAILED', message: 'Function "api": src/api.ts:1:15 Could not resolve "tiny/missing"' });
+  });
+
+  it.each([
+    ['left-pad', 'left-pad'],
+    ['lodash/fp/map', 'lodash'],
+    ['@aws-sdk/client-s3', '@aws-sdk/client-s3'],
+    ['@scope/pkg/sub/path.js', '@scope/pkg'],
+    ['./local', undefined],
+    ['../up', undefined],
+    ['/abs/path', undefined],
+    ['node:fs', undefined],
+    ['#internal', undefined],
+    ['@/lib/util', undefined],
+    ['~/lib/util', undefined],
+  ])('packageName(%j) is %j', (specifier, name) => {
+    expect(packageName(specifier)).toBe(name);
   });
 });
 

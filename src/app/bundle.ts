@@ -4,6 +4,7 @@
 // `src/items.ts:12` in stack traces.
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { isBuiltin } from 'node:module';
 import path from 'node:path';
 import { build, version as esbuildVersion } from 'esbuild';
 import type { Message, Metafile, OutputFile } from 'esbuild';
@@ -29,8 +30,9 @@ export interface BundleOptions {
 
 // Older builds stay a while: an instance started from one may still read its source map.
 const KEEP_BUILDS = 3;
-// Part of the cache key: bump it when the esbuild options change, so old builds are not reused.
-const BUILD_FORMAT = 3;
+// Part of the cache key: bump it when the esbuild options or the checks of a build change, so old
+// builds are not reused.
+const BUILD_FORMAT = 4;
 const HASH_DIR = /^[0-9a-f]{16}$/;
 // A file modified this close to the build's start is not trusted by the fast path ("racy git"): file
 // times are coarse (a kernel tick on Linux, 1 s on HFS+), so an edit racing esbuild's read could
@@ -63,7 +65,8 @@ export async function bundleFunction(opts: BundleOptions): Promise<Bundle> {
 
   const startedAt = Date.now();
   const placeholder = path.join(fnDir, '0'.repeat(16), 'index.mjs');
-  const { outputFiles, metafile } = await runEsbuild(appDir, entry, placeholder, fn);
+  const { outputFiles, metafile, warnings } = await runEsbuild(appDir, entry, placeholder, fn);
+  checkModuleFormat(appDir, entry, fn, warnings);
   checkExport(appDir, entry, fn, metafile);
 
   const js = outputOf(outputFiles, '.mjs');
@@ -137,15 +140,84 @@ async function runEsbuild(appDir: string, entry: string, outfile: string, fn: Fu
   } catch (err) {
     const messages = (err as { errors?: Message[] }).errors;
     if (!Array.isArray(messages)) throw err;
-    const lines = messages.map((m) => {
-      const at = m.location ? `${m.location.file}:${m.location.line}:${m.location.column + 1} ` : '';
-      return `Function "${fn.name}": ${at}${m.text}`;
-    });
+    const lines = await Promise.all(messages.map(async (m) => `Function "${fn.name}": ${at(m)}${m.text}${await installHint(appDir, m)}`));
     throw new PlatformError('BUILD_FAILED', lines.join('\n'), {
       fn: fn.name,
       errors: messages.map((m) => ({ text: m.text, file: m.location?.file, line: m.location?.line, column: m.location && m.location.column + 1 })),
     }, { cause: err });
   }
+}
+
+/**
+ * esbuild's `Could not resolve "lodash"` leaves a newcomer guessing. For a package (not a path, not
+ * a Node built-in) that no `node_modules` above the importing file holds, say how to install it;
+ * an installed package that lacks the subpath is another problem, and gets no hint.
+ */
+async function installHint(appDir: string, m: Message): Promise<string> {
+  const specifier = /^Could not resolve "(.+)"$/.exec(m.text)?.[1];
+  const pkg = specifier === undefined ? undefined : packageName(specifier);
+  if (pkg === undefined || isBuiltin(pkg) || !m.location) return '';
+  for (let dir = path.dirname(path.resolve(appDir, m.location.file)); ; dir = path.dirname(dir)) {
+    if (await exists(path.join(dir, 'node_modules', pkg))) return '';
+    if (path.dirname(dir) === dir) return ` (not installed? run: npm install ${pkg})`;
+  }
+}
+
+/**
+ * The npm package a bare specifier names: `@scope/pkg/sub` → `@scope/pkg`, `pkg/sub` → `pkg`.
+ * Undefined for relative and absolute paths, `node:` and other schemes, `#imports` and aliases such
+ * as `@/lib` or `~/lib`.
+ */
+export function packageName(specifier: string): string | undefined {
+  return /^((?:@[a-z0-9][\w.-]*\/)?[a-z0-9][\w.-]*)(?:\/|$)/i.exec(specifier)?.[1];
+}
+
+/**
+ * CommonJS (`exports.handler = …`, `module.exports = …`) in a file that Node treats as an ES module,
+ * most often because package.json says `"type": "module"`. esbuild only warns; the bundle then
+ * exports nothing, or throws `ReferenceError: exports is not defined` when an instance imports it.
+ * Only the app's own files are held to this: a dependency (or a sibling workspace package) may
+ * touch `module` behind a `typeof module` guard, where it does no harm.
+ */
+function checkModuleFormat(appDir: string, entry: string, fn: FunctionConfig, warnings: readonly Message[]): void {
+  const flagged = warnings.filter((w) => {
+    if (w.id !== 'commonjs-variable-in-esm' || !w.location) return false;
+    const file = path.relative(appDir, path.resolve(appDir, w.location.file));
+    return !file.startsWith(`..${path.sep}`) && !path.isAbsolute(file) && !file.split(path.sep).includes('node_modules');
+  });
+  if (flagged.length === 0) return;
+  throw new PlatformError('BUILD_FAILED', flagged.map((w) => `Function "${fn.name}": ${at(w)}${commonJsInEsm(appDir, entry, fn, w)}`).join('\n'), {
+    fn: fn.name,
+    errors: flagged.map((w) => ({ text: w.text, file: w.location?.file, line: w.location?.line, column: w.location && w.location.column + 1 })),
+  });
+}
+
+/** What is wrong and how to fix it, from esbuild's warning and its note on why the file is ESM. */
+function commonJsInEsm(appDir: string, entry: string, fn: FunctionConfig, w: Message): string {
+  const file = w.location?.file ?? '';
+  const variable = /"(\w+)" variable/.exec(w.text)?.[1] ?? 'exports';
+  const example = fn.exportName === 'default' ? 'export default …' : `export const ${fn.exportName} = …`;
+  const useExport = path.resolve(appDir, file) === entry ? `export (${example})` : 'export';
+  const note = w.notes[0];
+  const keyword = note && /because of the "(\w+)" keyword/.exec(note.text)?.[1];
+  if (keyword) {
+    // Mixing both module systems makes an ES module whatever the file's name: renaming does not help.
+    const line = note.location ? ` at line ${note.location.line}` : '';
+    return `uses CommonJS "${variable}" in an ES module (it also uses "${keyword}"${line}): use ${useExport} instead`;
+  }
+  const extension = note && /ends in "(\.\w+)"/.exec(note.text)?.[1];
+  const why = note?.location?.file.endsWith('package.json')
+    ? ` (${note.location.file} has "type": "module")`
+    : extension
+      ? ` (its name ends in "${extension}")`
+      : '';
+  const renamed = path.basename(file, path.extname(file)) + (/\.[mc]?tsx?$/.test(file) ? '.cts' : '.cjs');
+  return `uses CommonJS "${variable}" in an ES module${why}: rename the file to ${renamed}, or use ${useExport}`;
+}
+
+/** `file:line:col ` of a message, as in esbuild's own output. */
+function at(m: Message): string {
+  return m.location ? `${m.location.file}:${m.location.line}:${m.location.column + 1} ` : '';
 }
 
 function checkExport(appDir: string, entry: string, fn: FunctionConfig, metafile: Metafile): void {

@@ -1,55 +1,89 @@
-/** `nuvola dev`: the embedded platform for one app, in this process, rebuilt as its source changes. */
-import { loadConfig } from '../config/config.js';
-import { startPlatform } from '../main.js';
+/**
+ * `nuvola dev`: the embedded platform for one app, in this process, rebuilt as its source changes.
+ * It shows what happens (requests, the functions' output and errors, reloads) and stops, with every
+ * instance, on SIGINT, SIGTERM or SIGHUP, and when the process that started it goes away.
+ */
+import { loadConfig, useColor } from '../config/config.js';
+import { createPlatformEvents, startPlatform, type Platform } from '../main.js';
 import { watchApp } from '../app/watch.js';
+import { formatLog, formatReload, formatRequest, paint, type Paint } from './output.js';
+import { watchParents } from './parent-watch.js';
+import { recordPlatform } from './platform-file.js';
 
 export interface DevOptions {
   appDir: string;
   port?: string | undefined;
   host?: string | undefined;
   watch: boolean;
+  /** No line per request. */
+  quiet: boolean;
 }
 
 export async function dev(options: DevOptions): Promise<void> {
   const started = performance.now();
   const config = loadConfig({ appDir: options.appDir, port: options.port, host: options.host, watch: options.watch });
-  const platform = await startPlatform(config);
   const out = process.stdout;
-  let stopWatching = (): void => undefined;
-  if (config.watch) {
-    let reloading: Promise<void> = Promise.resolve();
-    const watcher = watchApp(config.appDir, platform.sources(), () => {
-      // Reloads run one after another; a burst during a reload is picked up by the next one.
-      reloading = reloading.then(async () => {
-        const t = performance.now();
-        try {
-          const changes = await platform.reload();
-          watcher.update(platform.sources());
-          const changed = changes['functions']?.changed ?? [];
-          if (changed.length > 0) out.write(`Reloaded ${changed.join(', ')} (${Math.round(performance.now() - t)} ms)\n`);
-        } catch (err) {
-          process.stderr.write(`nuvola: reload failed, still serving the previous version:\n${(err as Error).message}\n`);
-        }
-      });
-    });
-    stopWatching = () => watcher.close();
-  }
+  const err = process.stderr;
+  const p = paint(useColor(out));
+  const pe = paint(useColor(err));
+  const events = createPlatformEvents((e) => err.write(`nuvola: ${String(e)}\n`));
+  events.on('warning', (message) => err.write(`${pe.yellow('warning:')} ${message}\n`));
+  events.on('log', (record) => {
+    const line = formatLog(record, p);
+    if (line !== undefined) out.write(`${line}\n`);
+  });
+  if (!options.quiet) events.on('request', (r) => out.write(`${formatRequest(r, p)}\n`));
+  const platform = await startPlatform(config, { events });
+  const forget = recordPlatform(config.stateDir, platform.url);
+
+  const stopWatching = config.watch ? watchSources(platform, config.appDir, p, pe) : () => undefined;
 
   // Ready is announced once the watcher is in place: an edit made on seeing it is not missed.
   out.write(`Nuvola ready at ${platform.url} (${Math.round(performance.now() - started)} ms), app "${platform.appName}"\n`);
   out.write(`  HTTP API      ${platform.url}/\n`);
-  for (const route of platform.summary()['gateway'] ?? []) out.write(`    ${route}\n`);
+  const routes = (platform.summary()['gateway'] ?? []).map((r) => r.split(' → '));
+  const width = Math.max(0, ...routes.map(([key = '']) => key.length));
+  for (const [key = '', fn = ''] of routes) out.write(`    ${key.padEnd(width)}  → ${fn}\n`);
   out.write(`  AWS endpoint  AWS_ENDPOINT_URL=${platform.url}\n`);
   out.write(`  Control API   ${platform.url}/_nuvola/health\n`);
 
   let stopping = false;
-  const stop = (signal: string) => {
+  const stop = (why: string) => {
+    // A second signal while stopping: the user insists.
     if (stopping) process.exit(1);
     stopping = true;
     stopWatching();
-    out.write(`\n${signal}: stopping…\n`);
-    void platform.close().then(() => process.exit(0));
+    stopParentWatch();
+    forget();
+    out.write(`\n${why}: stopping…\n`);
+    void platform.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
   };
-  process.on('SIGINT', () => stop('SIGINT'));
-  process.on('SIGTERM', () => stop('SIGTERM'));
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => stop(signal));
+  const stopParentWatch = watchParents(stop);
+}
+
+/** Rebuilds on change, one reload after another; returns the function that stops watching. */
+function watchSources(platform: Platform, appDir: string, p: Paint, pe: Paint): () => void {
+  let reloading: Promise<void> = Promise.resolve();
+  let broken = false;
+  const watcher = watchApp(appDir, platform.sources(), () => {
+    // A burst of changes during a reload is picked up by the next one.
+    reloading = reloading.then(async () => {
+      const t = performance.now();
+      try {
+        const changes = await platform.reload();
+        watcher.update(platform.sources());
+        const lines = formatReload({ ms: Math.round(performance.now() - t), fixed: broken, changes }, p);
+        if (lines.length > 0) process.stdout.write(`${lines.join('\n')}\n`);
+        broken = false;
+      } catch (err) {
+        broken = true;
+        process.stderr.write(`${pe.red('nuvola: reload failed')}, still serving the previous version:\n${(err as Error).message}\n`);
+      }
+    });
+  });
+  return () => watcher.close();
 }

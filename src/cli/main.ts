@@ -5,12 +5,25 @@
 import { readFile } from 'node:fs/promises';
 import { Command, Option } from 'commander';
 import { isPlatformError } from '../core/errors.js';
+import { loadClientConfig } from '../config/config.js';
 import { controlClient } from './client.js';
+import { recordedUrl } from './platform-file.js';
+import { nuvolaVersion } from './version.js';
 
 const program = new Command('nuvola')
   .description('A serverless cloud you run yourself')
+  .version(nuvolaVersion(), '-v, --version', 'print the version')
   .showHelpAfterError()
   .configureOutput({ outputError: (text, write) => write(text) });
+
+program
+  .command('init')
+  .description('create a new app in DIR (created if missing) that `nuvola dev` runs; never overwrites a file')
+  .argument('[dir]', 'the app directory', '.')
+  .action(async (dir: string) => {
+    const { init } = await import('./init.js');
+    await init(dir);
+  });
 
 program
   .command('dev')
@@ -19,13 +32,24 @@ program
   .option('-p, --port <port>', 'port of the HTTP API, AWS endpoint and control API (0: any free port)')
   .option('--host <host>', 'address to listen on')
   .option('--no-watch', 'do not rebuild on changes')
-  .action(async (dir: string, opts: { port?: string; host?: string; watch: boolean }) => {
+  .option('-q, --quiet', 'no line per request')
+  .action(async (dir: string, opts: { port?: string; host?: string; watch: boolean; quiet?: boolean }) => {
     // Loaded on demand: the platform is not needed by the commands that only talk to one.
     const { dev } = await import('./dev.js');
-    await dev({ appDir: dir, port: opts.port, host: opts.host, watch: opts.watch });
+    await dev({ appDir: dir, port: opts.port, host: opts.host, watch: opts.watch, quiet: opts.quiet === true });
   });
 
-const urlOption = new Option('--url <url>', 'the platform to talk to').env('NUVOLA_URL').default('http://127.0.0.1:4000');
+const urlOption = new Option(
+  '--url <url>',
+  'the platform to talk to (default: NUVOLA_URL, else the one running for the app in this directory, else NUVOLA_PORT on 127.0.0.1)',
+);
+
+/** `--url`, else `NUVOLA_URL`, else the URL a running platform recorded for the app here, else `NUVOLA_PORT`. */
+function platformUrl(url: string | undefined): string {
+  if (url) return url;
+  const client = loadClientConfig(process.cwd());
+  return client.url ?? recordedUrl(client.stateDir) ?? client.fallbackUrl;
+}
 
 program
   .command('invoke')
@@ -35,9 +59,9 @@ program
   .option('--async', 'invoke asynchronously (Event) and return at once')
   .option('--logs', 'print the invocation log to stderr')
   .addOption(urlOption)
-  .action(async (fn: string, opts: { data: string; async?: boolean; logs?: boolean; url: string }) => {
+  .action(async (fn: string, opts: { data: string; async?: boolean; logs?: boolean; url?: string }) => {
     const payload = opts.data.startsWith('@') ? await readFile(opts.data.slice(1), 'utf8') : opts.data;
-    const out = await controlClient(opts.url).invoke(fn, payload, opts.async ? 'Event' : 'RequestResponse');
+    const out = await controlClient(platformUrl(opts.url)).invoke(fn, payload, opts.async ? 'Event' : 'RequestResponse');
     if (opts.logs && out.logs) process.stderr.write(out.logs);
     if (opts.async) {
       process.stdout.write(`${out.requestId}\n`);
@@ -54,8 +78,8 @@ program
   .option('-f, --follow', 'keep printing new lines as they come')
   .option('-n, --lines <n>', 'how many recent lines', '100')
   .addOption(urlOption)
-  .action(async (fn: string | undefined, opts: { follow?: boolean; lines: string; url: string }) => {
-    const client = controlClient(opts.url);
+  .action(async (fn: string | undefined, opts: { follow?: boolean; lines: string; url?: string }) => {
+    const client = controlClient(platformUrl(opts.url));
     const print = (r: { fn: string; message: string }) => process.stdout.write(fn ? `${r.message}\n` : `${r.fn}\t${r.message}\n`);
     if (opts.follow) await client.follow(fn, Number(opts.lines), print);
     else for (const r of await client.logs(fn, Number(opts.lines))) print(r);

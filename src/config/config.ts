@@ -64,3 +64,33 @@ export function loadConfig(input: Partial<ConfigInput> & { appDir: string }, env
   const appDir = path.resolve(parsed.data.appDir);
   return Object.freeze({ ...parsed.data, appDir, stateDir: path.resolve(parsed.data.stateDir ?? path.join(appDir, '.nuvola')) });
 }
+
+/** Where the commands that talk to a running platform look for it, from the environment. */
+export interface ClientConfig {
+  /** `NUVOLA_URL`: the platform's base URL, if set. */
+  readonly url?: string | undefined;
+  /** The state directory of an app in `cwd`, where a running platform records its URL. */
+  readonly stateDir: string;
+  /** `NUVOLA_HOST` / `NUVOLA_PORT` (default 127.0.0.1:4000), the last resort. */
+  readonly fallbackUrl: string;
+}
+
+export function loadClientConfig(cwd: string, env: NodeJS.ProcessEnv = process.env): ClientConfig {
+  const port = env['NUVOLA_PORT'] || '4000';
+  const host = env['NUVOLA_HOST'] || '127.0.0.1';
+  return Object.freeze({
+    url: env['NUVOLA_URL'] || undefined,
+    stateDir: path.resolve(cwd, env['NUVOLA_STATE_DIR'] || '.nuvola'),
+    fallbackUrl: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
+  });
+}
+
+/**
+ * Colours on a terminal only: https://no-color.org (`NO_COLOR` set and not empty turns them off);
+ * `FORCE_COLOR` (set, not `0`) turns them on where output is not a terminal.
+ */
+export function useColor(stream: { isTTY?: boolean }, env: NodeJS.ProcessEnv = process.env): boolean {
+  if (env['NO_COLOR']) return false;
+  if (env['FORCE_COLOR'] !== undefined) return env['FORCE_COLOR'] !== '0';
+  return stream.isTTY === true;
+}

@@ -66,9 +66,22 @@ export interface ExecutorStats {
   readonly sparesReady: number;
 }
 
+/** How loading a function's code went: what the init phase of its first instance would report. */
+export type ProbeResult =
+  | { readonly ok: true; readonly initDurationMs: number }
+  /** Lambda's error type and message, e.g. `Runtime.HandlerNotFound`, or the error the module threw. */
+  | { readonly ok: false; readonly error: { readonly type: string; readonly message: string } };
+
 export interface Executor {
   /** Makes `specs` the deployed set: new code is swapped in; removed functions drain and stop. */
   deploy(specs: readonly FunctionSpec[]): Promise<void>;
+  /**
+   * Loads `spec`'s code in a throwaway instance, under the same sandbox and environment as a cold
+   * start, and reports how its init went; the instance is stopped after and nothing is deployed.
+   * The module's top-level code runs, but its output is not logged. Rejects only for platform
+   * faults (`INSTANCE_FAILED`, `SHUTTING_DOWN`).
+   */
+  probe(spec: FunctionSpec): Promise<ProbeResult>;
   /**
    * Runs one invocation. Rejects with `PlatformError` `FUNCTION_NOT_FOUND`, `TOO_MANY_REQUESTS`
    * (throttled) or `INSTANCE_FAILED`; everything the function itself does is in the result.

@@ -51,11 +51,22 @@ for (const [method, level] of LEVELS) {
 }
 
 function handlerFrom(mod: Record<string, unknown>, exportName: string): unknown {
-  if (typeof mod[exportName] === 'function') return mod[exportName];
+  if (mod[exportName] !== undefined) return mod[exportName];
   // A CommonJS handler bundled as ESM exposes its `module.exports` as the default export.
-  const cjs = mod.default as Record<string, unknown> | undefined;
-  return cjs && typeof cjs === 'object' ? cjs[exportName] : mod[exportName];
+  const cjs = mod.default;
+  return (typeof cjs === 'object' && cjs !== null) || typeof cjs === 'function' ? (cjs as Record<string, unknown>)[exportName] : undefined;
 }
+
+/** `a number`, `an object`, `a Promise`: what a handler export that is no function is. */
+function kindOf(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  if (typeof value !== 'object') return withArticle(typeof value);
+  const name = (Object.getPrototypeOf(value) as { constructor?: { name?: unknown } } | null)?.constructor?.name;
+  return typeof name === 'string' && name !== '' && name !== 'Object' ? withArticle(name) : 'an object';
+}
+
+const withArticle = (noun: string): string => `${/^[aeiou]/i.test(noun) ? 'an' : 'a'} ${noun}`;
 
 async function load(msg: LoadFunction): Promise<void> {
   fn = msg;
@@ -65,10 +76,9 @@ async function load(msg: LoadFunction): Promise<void> {
     const mod = (await import(pathToFileURL(msg.bundlePath).href)) as Record<string, unknown>;
     const found = handlerFrom(mod, msg.exportName);
     if (typeof found !== 'function') {
-      send({
-        type: 'init-failed',
-        error: { errorType: 'Runtime.HandlerNotFound', errorMessage: `${msg.handler} is undefined or not exported`, trace: [] },
-      });
+      // Lambda says `is undefined or not exported` for both; an export that is there deserves better.
+      const errorMessage = found === undefined ? `${msg.handler} is undefined or not exported` : `${msg.handler} is ${kindOf(found)}, not a function`;
+      send({ type: 'init-failed', error: { errorType: 'Runtime.HandlerNotFound', errorMessage, trace: [] } });
       return;
     }
     handler = found as Handler;

@@ -10,10 +10,10 @@ import path from 'node:path';
 import { PlatformError } from '../core/errors.js';
 import { functionArn } from '../core/lambda.js';
 import type { Clock } from '../ports/clock.js';
-import type { Executor, ExecutorStats, FunctionSpec, InvokeOptions, InvokeResult, LogRecord } from '../ports/executor.js';
+import type { Executor, ExecutorStats, FunctionSpec, InvokeOptions, InvokeResult, LogRecord, ProbeResult } from '../ports/executor.js';
 import { functionEnvironment, type PlatformIdentity } from './environment.js';
 import { FunctionPool } from './function-pool.js';
-import type { Instance } from './instance.js';
+import type { Instance, LoadOutcome } from './instance.js';
 import { Spares } from './spares.js';
 
 export interface ProcessExecutorOptions {
@@ -39,6 +39,8 @@ export class ProcessExecutor implements Executor {
   private readonly spares: Spares;
   private readonly pools = new Map<string, FunctionPool>();
   private readonly owners = new Map<Instance, FunctionPool>();
+  /** Instances loaded by `probe`, until their process has exited (its last output is read by then). */
+  private readonly probes = new Set<Instance>();
   private readonly memoryWatch: NodeJS.Timeout;
   private cancelReap: (() => void) | undefined;
   private closed = false;
@@ -54,9 +56,11 @@ export class ProcessExecutor implements Executor {
       perMemorySize: options.sparesPerMemorySize,
       onOutput: (instance, stream, requestId, line) => {
         const fn = instance.functionName;
-        if (fn) options.onLog({ fn, requestId, time: options.clock.now(), stream, message: line });
+        // A probe's output is not the function's log: its module runs again at the first invocation.
+        if (fn && !this.probes.has(instance)) options.onLog({ fn, requestId, time: options.clock.now(), stream, message: line });
       },
       onExit: (instance) => {
+        this.probes.delete(instance);
         const pool = this.owners.get(instance);
         if (pool) {
           this.owners.delete(instance);
@@ -107,6 +111,24 @@ export class ProcessExecutor implements Executor {
     }
   }
 
+  async probe(spec: FunctionSpec): Promise<ProbeResult> {
+    if (this.closed) throw new PlatformError('SHUTTING_DOWN', 'The platform is stopping');
+    const instance = await this.takeSpare(spec);
+    this.probes.add(instance);
+    if (this.closed) {
+      await instance.dispose();
+      throw new PlatformError('SHUTTING_DOWN', 'The platform is stopping');
+    }
+    try {
+      const outcome = await this.loadInto(instance, spec);
+      return outcome.ok ? outcome : { ok: false, error: { type: outcome.error.errorType, message: outcome.error.errorMessage } };
+    } finally {
+      await instance.dispose();
+      // Probes run at deploy, before any request: the spare taken can be replaced at once.
+      this.spares.refill();
+    }
+  }
+
   stats(): ExecutorStats {
     const functions: Record<string, { busy: number; idle: number }> = {};
     for (const [name, pool] of this.pools) functions[name] = pool.counts();
@@ -117,7 +139,7 @@ export class ProcessExecutor implements Executor {
     this.closed = true;
     clearInterval(this.memoryWatch);
     this.cancelReap?.();
-    const instances = [...this.owners.keys()];
+    const instances = [...this.owners.keys(), ...this.probes];
     this.owners.clear();
     for (const pool of this.pools.values()) pool.retire();
     this.pools.clear();
@@ -133,24 +155,31 @@ export class ProcessExecutor implements Executor {
       accountId: identity.accountId,
       log: (requestId, message) => onLog({ fn: pool.spec.name, requestId, time: clock.now(), stream: 'runtime', message }),
       acquireInstance: async (s) => {
-        const instance = await this.spares.take(s.memoryMb).catch((err: unknown) => {
-          throw new PlatformError('INSTANCE_FAILED', `Could not start an instance of ${s.name}: ${(err as Error).message}`, {}, { cause: err });
-        });
+        const instance = await this.takeSpare(s);
         this.owners.set(instance, pool);
-        const env = functionEnvironment(s, identity, instance);
-        const outcome = await instance.load({
-          functionName: s.name,
-          codeSha256: s.codeSha256,
-          bundlePath: s.bundlePath,
-          exportName: s.exportName,
-          handler: s.handler,
-          functionArn: functionArn(s.name, identity.region, identity.accountId),
-          env,
-        });
-        return { instance, outcome };
+        return { instance, outcome: await this.loadInto(instance, s) };
       },
     });
     return pool;
+  }
+
+  private takeSpare(spec: FunctionSpec): Promise<Instance> {
+    return this.spares.take(spec.memoryMb).catch((err: unknown) => {
+      throw new PlatformError('INSTANCE_FAILED', `Could not start an instance of ${spec.name}: ${(err as Error).message}`, {}, { cause: err });
+    });
+  }
+
+  private loadInto(instance: Instance, spec: FunctionSpec): Promise<LoadOutcome> {
+    const { identity } = this.options;
+    return instance.load({
+      functionName: spec.name,
+      codeSha256: spec.codeSha256,
+      bundlePath: spec.bundlePath,
+      exportName: spec.exportName,
+      handler: spec.handler,
+      functionArn: functionArn(spec.name, identity.region, identity.accountId),
+      env: functionEnvironment(spec, identity, instance),
+    });
   }
 
   private watchMemory(): void {

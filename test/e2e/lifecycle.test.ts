@@ -1,6 +1,7 @@
 // Platform lifecycle end to end: manifest errors, hot reload, scale to zero, provisioned instances.
 import { existsSync } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { alive, copyApp, eventually, ROOT, runCli, startNuvola, type Running } from '../helpers/nuvola.js';
@@ -26,9 +27,13 @@ describe('the manifest', () => {
   });
 
   it('says so when there is no manifest', async () => {
-    const out = await runCli(['dev', path.join(ROOT, 'test'), '--port', '0']);
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'nuvola-empty-'));
+    const out = await runCli(['dev', dir, '--port', '0']);
     expect(out.code).toBe(1);
     expect(out.stderr).toMatch(/^nuvola: No nuvola\.yaml or nuvola\.yml in /);
+    // Nothing is made in a directory that holds no app: no state directory, no database.
+    expect(await readdir(dir)).toEqual([]);
+    await rm(dir, { recursive: true });
   });
 });
 
@@ -52,7 +57,7 @@ describe('hot reload', () => {
     const source = path.join(n.dir, 'src/version.ts');
     // A request in flight during the reload completes on the old code.
     await writeFile(source, 'export const handler = async () => { await new Promise((r) => setTimeout(r, 800)); return { version: 1, pid: process.pid }; };\n');
-    await eventually(async () => /Reloaded version/.test(n.output()));
+    await eventually(async () => /functions changed: version/.test(n.output()));
     const inFlight = version(n);
     await new Promise((r) => setTimeout(r, 100));
     await writeFile(source, 'export const handler = async () => ({ version: 2, pid: process.pid });\n');

@@ -131,11 +131,50 @@ export function describeExecutorConformance(name: string, create: (setup: Execut
         expect(isPlatformError(err, 'FUNCTION_NOT_FOUND')).toBe(true);
       });
 
-      it('reports a missing export as Runtime.HandlerNotFound', async () => {
-        await executor.deploy([spec('f', await bundle('f', 'export const other = () => 1;'))]);
+      it('reports a missing export, or one that is no function, as Runtime.HandlerNotFound', async () => {
+        await executor.deploy([
+          spec('f', await bundle('f', 'export const other = () => 1;')),
+          spec('g', await bundle('g', 'export const handler = 42;')),
+        ]);
         const r = await invoke('f');
         expect(r.error?.type).toBe('Runtime.HandlerNotFound');
         expect(r.value).toMatchObject({ errorType: 'Runtime.HandlerNotFound', errorMessage: 'f.handler is undefined or not exported' });
+        expect((await invoke('g')).value).toMatchObject({ errorType: 'Runtime.HandlerNotFound', errorMessage: 'g.handler is a number, not a function' });
+      });
+
+      it('probes code in a throwaway instance: reports its init, deploys and logs nothing', async () => {
+        const r = await executor.probe(spec('f', await bundle('f', "console.log('init'); export const handler = () => 1;")));
+        expect(r).toEqual({ ok: true, initDurationMs: expect.any(Number) });
+        expect(isPlatformError(await invoke('f').catch((e: unknown) => e), 'FUNCTION_NOT_FOUND')).toBe(true);
+        expect(executor.stats().functions).toEqual({});
+        expect(logs).toEqual([]);
+      });
+
+      it('probes a handler that is missing or no function as Runtime.HandlerNotFound, saying what it is', async () => {
+        const cases = [
+          ['export const other = () => 1;', 'f.handler is undefined or not exported'],
+          ['export const handler = 42;', 'f.handler is a number, not a function'],
+          ["export const handler = 'index.handler';", 'f.handler is a string, not a function'],
+          ['export const handler = { get: () => 1 };', 'f.handler is an object, not a function'],
+          ['export const handler = Promise.resolve(() => 1);', 'f.handler is a Promise, not a function'],
+          // A CommonJS module's exports come as the default export of its bundle.
+          ['export default { handler: null };', 'f.handler is null, not a function'],
+        ];
+        for (const [i, [code, message]] of cases.entries()) {
+          const r = await executor.probe(spec('f', await bundle(`f${i}`, code!)));
+          expect(r).toEqual({ ok: false, error: { type: 'Runtime.HandlerNotFound', message } });
+        }
+      });
+
+      it("probes a module that throws on import as the module's error", async () => {
+        const r = await executor.probe(spec('f', await bundle('f', "throw new TypeError('no database'); export const handler = () => 1;")));
+        expect(r).toEqual({ ok: false, error: { type: 'TypeError', message: 'no database' } });
+      });
+
+      it('refuses to probe once closed', async () => {
+        await executor.close();
+        const err = await executor.probe(spec('f', await bundle('f', 'export const handler = () => 1;'))).catch((e: unknown) => e);
+        expect(isPlatformError(err, 'SHUTTING_DOWN')).toBe(true);
       });
 
       it('answers callbacks only once the event loop is empty, unless told not to wait', async () => {

@@ -6,6 +6,7 @@ import { handleLambdaRequest } from '../../aws/lambda.js';
 import type { AppRevision, DeployChanges, ServiceModule } from '../module.js';
 import { PlatformError } from '../../core/errors.js';
 import { LAMBDA_LIMITS, runtimeMajor } from '../../core/lambda.js';
+import type { Executor, FunctionSpec, ProbeResult } from '../../ports/executor.js';
 import { FunctionsService, type DeployedFunction, type FunctionInfo, type InvocationType } from './service.js';
 
 export const functionsModule: ServiceModule<FunctionsService> = {
@@ -47,6 +48,12 @@ export const functionsModule: ServiceModule<FunctionsService> = {
           };
         });
         warnAboutRuntimes(deployed, warnedRuntimes, (message) => ctx.events.emit('warning', message));
+        // The same code under the same export was checked when it was first deployed.
+        const newCode = deployed.filter((f) => {
+          const b = before.get(f.name);
+          return b?.codeSha256 !== f.codeSha256 || b.exportName !== f.exportName;
+        });
+        await checkHandlers(ctx.executor, newCode);
         await functions.deploy(deployed);
         return changesOf(before, deployed);
       },
@@ -109,6 +116,34 @@ function changesOf(before: ReadonlyMap<string, DeployedFunction>, after: readonl
 
 const configOf = (f: DeployedFunction): string =>
   JSON.stringify([f.runtime, f.memoryMb, f.timeoutSeconds, f.environment, f.reservedConcurrency, f.provisionedConcurrency, f.handler]);
+
+/** Each probe is a process importing user code; the machines Nuvola is tuned on have two cores. */
+const PROBES_AT_ONCE = 2;
+
+/**
+ * A handler export that is missing or is no function would fail every invocation: it is found at
+ * deploy instead, by loading the code once (the bundler sees export names only, not what they are).
+ * Other init failures, such as a module that throws on import, are left to the first invocation as
+ * Lambda leaves them: they may depend on the moment (a database not up yet).
+ */
+async function checkHandlers(executor: Executor, fns: readonly FunctionSpec[]): Promise<void> {
+  const results: ProbeResult[] = [];
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < fns.length) {
+      const i = next++;
+      results[i] = await executor.probe(fns[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(PROBES_AT_ONCE, fns.length) }, worker));
+  const failures = fns.flatMap((f, i) => {
+    const r = results[i]!;
+    return !r.ok && r.error.type === 'Runtime.HandlerNotFound' ? [{ fn: f.name, handler: f.handler, message: `Function "${f.name}": ${r.error.message}` }] : [];
+  });
+  if (failures.length > 0) {
+    throw new PlatformError('HANDLER_NOT_FOUND', failures.map((f) => f.message).join('\n'), { errors: failures });
+  }
+}
 
 /**
  * Instances run on the Node that runs Nuvola, whatever `runtime` says: a function written for another
