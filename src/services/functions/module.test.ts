@@ -42,14 +42,17 @@ async function create(executor: ProbingExecutor): Promise<ServiceFace<FunctionsS
   return functionsModule.create(ctx);
 }
 
-/** An app revision of functions `name → code version`, each handler `src/<name>.handler`. */
-function revision(fns: Record<string, string>, exportName = 'handler'): AppRevision {
+/**
+ * An app revision of functions `name → code version`, each handler `src/<name>.handler`; the code of
+ * each function is its own unless `shared` says all are built from one file.
+ */
+function revision(fns: Record<string, string>, exportName = 'handler', shared = false): AppRevision {
   const functions: Record<string, FunctionConfig> = {};
   const bundles: Record<string, FunctionBundle> = {};
   for (const [name, version] of Object.entries(fns)) {
     const handler = `src/${name}.${exportName}`;
     functions[name] = { name, handler, handlerFile: `src/${name}`, exportName, runtime: 'nodejs20.x', memory: 128, timeout: 3, environment: {}, events: [] };
-    bundles[name] = { fn: name, bundlePath: `/build/${name}/${version}/index.mjs`, exportName, codeSha256: version.padEnd(64, '0'), size: 1, inputs: [] };
+    bundles[name] = { fn: name, bundlePath: `/build/${name}/${version}/index.mjs`, exportName, codeSha256: `${shared ? '' : name}${version}`.padEnd(64, '0'), size: 1, inputs: [] };
   }
   const manifest = { app: 'test', functions, api: {} } as AppManifest;
   return { dir: '/app', manifest, bundles };
@@ -90,6 +93,15 @@ describe('deploying functions', () => {
     executor.probed = [];
     await face.deploy!(revision({ a: '1', b: '2', c: '1', d: '1', e: '1', f: '1' }));
     expect(executor.probed.sort()).toEqual(['b', 'f']);
+  });
+
+  it('probes code shared by several functions once, and fails each of them', async () => {
+    const executor = new ProbingExecutor({ a: notFound('src/a.handler is an object, not a function') });
+    const face = await create(executor);
+    await expect(face.deploy!(revision({ a: '1', b: '1' }, 'handler', true))).rejects.toMatchObject({
+      message: 'Function "a": src/a.handler is an object, not a function\nFunction "b": src/a.handler is an object, not a function',
+    });
+    expect(executor.probed).toEqual(['a']);
   });
 
   it('probes again when the handler names another export of the same code', async () => {

@@ -127,18 +127,27 @@ const PROBES_AT_ONCE = 2;
  * Lambda leaves them: they may depend on the moment (a database not up yet).
  */
 async function checkHandlers(executor: Executor, fns: readonly FunctionSpec[]): Promise<void> {
+  // Functions built from the same code with the same export (one handler behind several names) are
+  // checked once.
+  const byCode = new Map<string, FunctionSpec[]>();
+  for (const f of fns) {
+    const key = `${f.codeSha256}\u0000${f.exportName}`;
+    byCode.set(key, [...(byCode.get(key) ?? []), f]);
+  }
+  const groups = [...byCode.values()];
   const results: ProbeResult[] = [];
   let next = 0;
   const worker = async (): Promise<void> => {
-    while (next < fns.length) {
+    while (next < groups.length) {
       const i = next++;
-      results[i] = await executor.probe(fns[i]!);
+      results[i] = await executor.probe(groups[i]![0]!);
     }
   };
-  await Promise.all(Array.from({ length: Math.min(PROBES_AT_ONCE, fns.length) }, worker));
-  const failures = fns.flatMap((f, i) => {
+  await Promise.all(Array.from({ length: Math.min(PROBES_AT_ONCE, groups.length) }, worker));
+  const failures = groups.flatMap((group, i) => {
     const r = results[i]!;
-    return !r.ok && r.error.type === 'Runtime.HandlerNotFound' ? [{ fn: f.name, handler: f.handler, message: `Function "${f.name}": ${r.error.message}` }] : [];
+    if (r.ok || r.error.type !== 'Runtime.HandlerNotFound') return [];
+    return group.map((f) => ({ fn: f.name, handler: f.handler, message: `Function "${f.name}": ${r.error.message}` }));
   });
   if (failures.length > 0) {
     throw new PlatformError('HANDLER_NOT_FOUND', failures.map((f) => f.message).join('\n'), { errors: failures });
