@@ -2,6 +2,7 @@
  * What `nuvola dev` prints while it runs: a line per HTTP request, the functions' console output and
  * errors, and what a reload changed. Pure formatting; colours only when asked for.
  */
+import type { RequestInfo } from '../main.js';
 import type { LogRecord } from '../ports/executor.js';
 
 export interface Paint {
@@ -24,17 +25,9 @@ export function paint(enabled: boolean): Paint {
   return { dim: sgr(2, 22), bold: sgr(1, 22), red: sgr(31, 39), green: sgr(32, 39), yellow: sgr(33, 39), cyan: sgr(36, 39), magenta: sgr(35, 39) };
 }
 
-export interface RequestLine {
-  readonly method: string;
-  readonly path: string;
-  readonly status: number;
-  readonly fn?: string | undefined;
-  readonly durationMs: number;
-  readonly cold: boolean;
-}
 
 /** `GET /items/42 200 getItem 3 ms cold` */
-export function formatRequest(r: RequestLine, p: Paint): string {
+export function formatRequest(r: RequestInfo, p: Paint): string {
   const status = String(r.status);
   const colored = r.status >= 500 ? p.red(status) : r.status >= 400 ? p.yellow(status) : r.status >= 300 ? p.cyan(status) : p.green(status);
   const ms = r.durationMs < 10 ? r.durationMs.toFixed(1) : String(Math.round(r.durationMs));

@@ -9,7 +9,7 @@ import type { AppManifest, FunctionBundle } from '../core/app.js';
 import type { Clock } from '../ports/clock.js';
 import type { Db, Migration } from '../ports/db.js';
 import type { Executor, LogRecord } from '../ports/executor.js';
-import type { GatewayRequest, GatewayResponse } from './gateway/index.js';
+import type { AnsweredRequest, GatewayRequest, GatewayResponse } from './gateway/index.js';
 
 /** What a service is given: the ports, the platform's identity, its events, and the services before it. */
 export interface ServiceContext {
@@ -72,16 +72,8 @@ export function createPlatformEvents(onListenerError: (err: unknown) => void = (
   };
 }
 
-export interface RequestInfo {
-  readonly method: string;
-  readonly path: string;
-  readonly status: number;
-  /** The function the route integrates with, if a route matched. */
-  readonly fn?: string | undefined;
-  readonly durationMs: number;
-  /** The invocation started a new instance. */
-  readonly cold: boolean;
-}
+/** An answered HTTP API request, as the gateway reports it. */
+export type RequestInfo = AnsweredRequest;
 
 /** The app being deployed: its manifest and its functions' built code. */
 export interface AppRevision {
