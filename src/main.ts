@@ -49,6 +49,10 @@ export interface StartOptions {
 export async function startPlatform(config: PlatformConfig, options: StartOptions = {}): Promise<Platform> {
   // First, before any state is made: a directory without an app stays as it was.
   let app: LoadedApp | undefined = await loadManifest(config.appDir);
+  // SIGUSR1 opens Node's inspector, and function code can signal its parent: with a listener of its
+  // own the platform no longer does (the listener itself does nothing).
+  const ignoreSignal = (): void => undefined;
+  process.on('SIGUSR1', ignoreSignal);
   const clock = new SystemClock();
   const events = options.events ?? createPlatformEvents((err) => process.emitWarning(`platform event listener failed: ${String(err)}`));
   const db = new SqliteDb(path.join(config.stateDir, 'nuvola.db'));
@@ -130,6 +134,7 @@ export async function startPlatform(config: PlatformConfig, options: StartOption
     await executor.close();
     for (const face of [...all].reverse()) await face.close?.();
     await db.close();
+    process.removeListener('SIGUSR1', ignoreSignal);
   }
 
   try {

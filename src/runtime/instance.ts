@@ -8,7 +8,7 @@ import { rm } from 'node:fs/promises';
 import { copyFileSync, existsSync, linkSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { instanceFlags } from './node-flags.js';
-import type { FromInstance, LambdaErrorObject, ToInstance } from './protocol.js';
+import { checkFromInstance, MESSAGE_LIMITS, type FromInstance, type LambdaErrorObject, type ToInstance } from './protocol.js';
 
 export type Outcome =
   | { kind: 'result'; payload: string; durationMs: number; maxRssKb: number }
@@ -63,6 +63,7 @@ export class Instance {
   private pending: Pending | undefined;
   private loadWaiter: ((o: LoadOutcome) => void) | undefined;
   private stderrTail = '';
+  private protocolProblem: string | undefined;
 
   constructor(options: InstanceOptions) {
     this.options = options;
@@ -91,12 +92,16 @@ export class Instance {
         cwd: options.dir,
       },
     );
-    this.child.on('message', (msg: FromInstance) => {
+    this.child.on('message', (raw: unknown) => {
+      const checked = checkFromInstance(raw);
+      if (!checked.ok) return this.violation(checked.problem);
+      const msg = checked.msg;
       if (msg.type === 'ready') {
         this.booted = true;
         readyResolve();
+      } else {
+        this.onMessage(msg);
       }
-      else this.onMessage(msg);
     });
     this.child.on('error', (err) => readyReject(err));
     // 'close', not 'exit': stderr must be read to its end to tell an out-of-memory abort.
@@ -216,7 +221,9 @@ export class Instance {
   private onMessage(msg: FromInstance): void {
     switch (msg.type) {
       case 'log':
-        this.options.onOutput(this, 'stdout', msg.requestId, msg.line);
+        // Attributed to the invocation the platform knows is running, not to the id the message
+        // claims: a function must not write into another invocation's log tail.
+        this.options.onOutput(this, 'stdout', this.currentRequestId, cut(msg.line));
         return;
       case 'loaded':
         this.loadWaiter?.({ ok: true, initDurationMs: msg.initDurationMs });
@@ -241,10 +248,19 @@ export class Instance {
     }
   }
 
+  /** The instance broke the protocol: it is killed, and its invocation fails with the reason. */
+  private violation(problem: string): void {
+    if (this.protocolProblem === undefined) this.protocolProblem = problem;
+    this.kill();
+  }
+
   private onChildExit(code: number | null, signal: NodeJS.Signals | null): void {
     this.dead = true;
     const outOfMemory = this.outOfMemory || /heap out of memory|Reached heap limit/.test(this.stderrTail);
-    const how = signal === 'SIGKILL' ? 'signal: killed' : signal ? `signal: ${signal.toLowerCase()}` : `exit status ${code ?? 0}`;
+    const how =
+      this.protocolProblem !== undefined
+        ? `invalid message from the runtime (${this.protocolProblem})`
+        : signal === 'SIGKILL' ? 'signal: killed' : signal ? `signal: ${signal.toLowerCase()}` : `exit status ${code ?? 0}`;
     const started = this.pending?.started ?? performance.now();
     this.settle({ kind: 'exit', how, outOfMemory, durationMs: performance.now() - started });
     this.loadWaiter?.({
@@ -260,16 +276,34 @@ export class Instance {
     if (!readable) return;
     readable.setEncoding('utf8');
     let rest = '';
+    // Output without a newline must not grow without bound: past the line limit the line so far is
+    // written, cut, and the rest of it up to the next newline dropped.
+    let dropping = false;
     readable.on('data', (chunk: string) => {
       if (stream === 'stderr') this.stderrTail = (this.stderrTail + chunk).slice(-STDERR_TAIL);
       const lines = (rest + chunk).split('\n');
       rest = lines.pop() ?? '';
-      for (const line of lines) this.options.onOutput(this, stream, this.currentRequestId, line);
+      for (const line of lines) {
+        if (!dropping) this.options.onOutput(this, stream, this.currentRequestId, cut(line));
+        dropping = false;
+      }
+      if (rest.length > MESSAGE_LIMITS.MAX_LOG_LINE_CHARS) {
+        if (!dropping) this.options.onOutput(this, stream, this.currentRequestId, cut(rest));
+        dropping = true;
+        rest = '';
+      }
     });
     readable.on('end', () => {
       if (rest) this.options.onOutput(this, stream, this.currentRequestId, rest);
     });
   }
+}
+
+export const CUT_SUFFIX = '… [truncated]';
+
+/** A log line of at most `MAX_LOG_LINE_CHARS`. */
+function cut(line: string): string {
+  return line.length <= MESSAGE_LIMITS.MAX_LOG_LINE_CHARS ? line : line.slice(0, MESSAGE_LIMITS.MAX_LOG_LINE_CHARS - CUT_SUFFIX.length) + CUT_SUFFIX;
 }
 
 function linkOrCopy(from: string, to: string): void {

@@ -60,3 +60,73 @@ export interface Failure {
 }
 
 export type FromInstance = Ready | Loaded | InitFailed | Log | Result | Failure;
+
+/** Bounds of what an instance may send, past which a message is a protocol violation. */
+export const MESSAGE_LIMITS = {
+  /** A log line over IPC; longer ones are cut by the platform (CloudWatch's 256 KB event limit). */
+  MAX_LOG_LINE_CHARS: 256 * 1024,
+  /** A result's JSON text: the bootstrap refuses more than Lambda's 6 MB itself; some slack for escapes. */
+  MAX_PAYLOAD_CHARS: 7 * 1024 * 1024,
+  MAX_ERROR_FIELD_CHARS: 64 * 1024,
+  MAX_TRACE_LINES: 200,
+} as const;
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isFiniteNonNegative = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v) && v >= 0;
+const isShortString = (v: unknown, max: number): v is string => typeof v === 'string' && v.length <= max;
+
+/** Lambda's error object with nothing but its fields, or what is wrong with it. */
+function lambdaError(e: unknown): LambdaErrorObject | string {
+  if (!isObject(e)) return 'error is not an object';
+  const { errorType, errorMessage, trace } = e;
+  if (!isShortString(errorType, MESSAGE_LIMITS.MAX_ERROR_FIELD_CHARS)) return 'error.errorType is not a string of bounded length';
+  if (!isShortString(errorMessage, MESSAGE_LIMITS.MAX_ERROR_FIELD_CHARS)) return 'error.errorMessage is not a string of bounded length';
+  if (trace === undefined) return { errorType, errorMessage };
+  if (!Array.isArray(trace) || trace.length > MESSAGE_LIMITS.MAX_TRACE_LINES || !trace.every((t) => isShortString(t, MESSAGE_LIMITS.MAX_ERROR_FIELD_CHARS))) {
+    return 'error.trace is not a bounded list of strings';
+  }
+  return { errorType, errorMessage, trace: trace as string[] };
+}
+
+/**
+ * Checks a message from an instance, which runs untrusted code that can `process.send` anything:
+ * returns the message, typed, or what is wrong with it. The one gate between instance and platform.
+ * `log` lines are accepted at any length here and cut by the receiver.
+ */
+export function checkFromInstance(msg: unknown): { ok: true; msg: FromInstance } | { ok: false; problem: string } {
+  const bad = (problem: string) => ({ ok: false as const, problem });
+  if (!isObject(msg)) return bad('not an object');
+  switch (msg['type']) {
+    case 'ready':
+      return { ok: true, msg: { type: 'ready' } };
+    case 'log':
+      if (msg['requestId'] !== null && typeof msg['requestId'] !== 'string') return bad('log.requestId is neither a string nor null');
+      if (typeof msg['line'] !== 'string') return bad('log.line is not a string');
+      return { ok: true, msg: { type: 'log', requestId: msg['requestId'] as string | null, line: msg['line'] } };
+    case 'loaded':
+      if (!isFiniteNonNegative(msg['initDurationMs'])) return bad('loaded.initDurationMs is not a number >= 0');
+      return { ok: true, msg: { type: 'loaded', initDurationMs: msg['initDurationMs'] } };
+    case 'init-failed': {
+      const error = lambdaError(msg['error']);
+      if (typeof error === 'string') return bad(error);
+      return { ok: true, msg: { type: 'init-failed', error } };
+    }
+    case 'result':
+    case 'failure': {
+      const { requestId, durationMs, maxRssKb } = msg;
+      if (typeof requestId !== 'string') return bad(`${msg['type']}.requestId is not a string`);
+      if (!isFiniteNonNegative(durationMs)) return bad(`${msg['type']}.durationMs is not a number >= 0`);
+      if (!isFiniteNonNegative(maxRssKb)) return bad(`${msg['type']}.maxRssKb is not a number >= 0`);
+      if (msg['type'] === 'result') {
+        if (!isShortString(msg['payload'], MESSAGE_LIMITS.MAX_PAYLOAD_CHARS)) return bad('result.payload is not a string of bounded length');
+        return { ok: true, msg: { type: 'result', requestId, payload: msg['payload'], durationMs, maxRssKb } };
+      }
+      const error = lambdaError(msg['error']);
+      if (typeof error === 'string') return bad(error);
+      if (typeof msg['fatal'] !== 'boolean') return bad('failure.fatal is not a boolean');
+      return { ok: true, msg: { type: 'failure', requestId, error, durationMs, maxRssKb, fatal: msg['fatal'] } };
+    }
+    default:
+      return bad(`unknown type ${JSON.stringify(String(msg['type'])).slice(0, 40)}`);
+  }
+}
