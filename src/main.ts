@@ -10,6 +10,8 @@ import { fileURLToPath } from 'node:url';
 import { bundleApp } from './app/bundle.js';
 import { loadManifest, type LoadedApp } from './app/load.js';
 import type { PlatformConfig } from './config/config.js';
+import { loadDeveloperKey, type DeveloperKey } from './config/credentials.js';
+import { KeyRing } from './core/access-keys.js';
 import { LAMBDA_LIMITS } from './core/lambda.js';
 import { SqliteDb } from './drivers/embedded/sqlite-db.js';
 import { SystemClock } from './drivers/embedded/system-clock.js';
@@ -32,6 +34,8 @@ export interface Platform {
   readonly appName: string;
   /** What happens on the platform: requests, function logs, warnings. */
   readonly events: PlatformEvents;
+  /** The developer's key pair for the AWS endpoints, and where it came from. */
+  readonly credentials: DeveloperKey;
   /** What each service serves, a line a thing (e.g. the gateway's `GET /items/{id} → getItem`). */
   summary(): Record<string, readonly string[]>;
   /** The source files the deployed app was built from (for a file watcher). */
@@ -56,6 +60,9 @@ export async function startPlatform(config: PlatformConfig, options: StartOption
   const clock = new SystemClock();
   const events = options.events ?? createPlatformEvents((err) => process.emitWarning(`platform event listener failed: ${String(err)}`));
   const db = new SqliteDb(path.join(config.stateDir, 'nuvola.db'));
+  const keys = new KeyRing();
+  const developerKey = loadDeveloperKey(config.stateDir);
+  keys.add(developerKey, { kind: 'developer' });
   await db.migrate(SERVICES.flatMap((m) => m.migrations ?? []));
 
   let url = `http://${config.host}:${config.port}`;
@@ -69,8 +76,6 @@ export async function startPlatform(config: PlatformConfig, options: StartOption
       region: config.region,
       accountId: config.accountId,
       endpointUrl: () => url,
-      accessKeyId: config.accessKeyId,
-      secretAccessKey: config.secretAccessKey,
     },
     onLog: (record) => events.emit('log', record),
     maxConcurrency: config.maxConcurrency,
@@ -88,6 +93,7 @@ export async function startPlatform(config: PlatformConfig, options: StartOption
     endpointUrl: () => url,
     events,
     settings: config,
+    keys,
     use: <S>(name: string): S => {
       const face = faces.get(name);
       if (!face) throw new Error(`service "${name}" is not created before the one that uses it: reorder SERVICES`);
@@ -112,6 +118,8 @@ export async function startPlatform(config: PlatformConfig, options: StartOption
       res.writeHead(503, { 'content-type': 'application/json' }).end('{"message":"Service Unavailable"}');
     },
     maxAwsBodyBytes: LAMBDA_LIMITS.MAX_SYNC_REQUEST_BYTES + 1024,
+    secretOf: (id) => keys.secretOf(id),
+    now: () => clock.now(),
   });
 
   const deployApp = async (): Promise<Record<string, DeployChanges>> => {
@@ -149,6 +157,7 @@ export async function startPlatform(config: PlatformConfig, options: StartOption
     url,
     appName: appName!,
     events,
+    credentials: developerKey,
     summary: () => Object.fromEntries([...faces].map(([name, f]) => [name, f.summary?.() ?? []])),
     sources: () => sources,
     reload: deployApp,

@@ -45,6 +45,9 @@ export async function dev(options: DevOptions): Promise<void> {
   const width = Math.max(0, ...routes.map(([key = '']) => key.length));
   for (const [key = '', fn = ''] of routes) out.write(`    ${key.padEnd(width)}  → ${fn}\n`);
   out.write(`  AWS endpoint  AWS_ENDPOINT_URL=${platform.url}\n`);
+  const key = platform.credentials;
+  out.write(`                AWS_ACCESS_KEY_ID=${key.accessKeyId} AWS_SECRET_ACCESS_KEY=${key.secretAccessKey}\n`);
+  if (key.source !== 'environment') out.write(`                (${key.source === 'new' ? 'a new key pair, kept' : 'kept'} in ${config.stateDir}; \`nuvola credentials\` prints it again)\n`);
   out.write(`  Control API   ${platform.url}/_nuvola/health\n`);
 
   let stopping = false;

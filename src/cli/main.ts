@@ -52,6 +52,24 @@ function platformUrl(url: string | undefined): string {
 }
 
 program
+  .command('credentials')
+  .description("print the AWS key pair of the app in DIR as `export` lines (creating it if there is none yet)")
+  .argument('[dir]', 'the app directory', '.')
+  .action(async (dir: string) => {
+    const { loadConfig } = await import('../config/config.js');
+    const { loadDeveloperKey } = await import('../config/credentials.js');
+    const { loadManifest } = await import('../app/load.js');
+    // Keys belong to an app: none is made where there is none.
+    await loadManifest(dir);
+    const config = loadConfig({ appDir: dir });
+    const key = loadDeveloperKey(config.stateDir);
+    const url = recordedUrl(config.stateDir) ?? loadClientConfig(config.appDir).fallbackUrl;
+    process.stdout.write(
+      [`export AWS_ENDPOINT_URL=${url}`, `export AWS_ACCESS_KEY_ID=${key.accessKeyId}`, `export AWS_SECRET_ACCESS_KEY=${key.secretAccessKey}`, `export AWS_REGION=${config.region}`, `export AWS_DEFAULT_REGION=${config.region}`].join('\n') + '\n',
+    );
+  });
+
+program
   .command('invoke')
   .description('invoke a function and print its result')
   .argument('<function>', 'the function name')

@@ -27,9 +27,6 @@ export const ConfigSchema = z.object({
   logRetention: z
     .object({ perFunction: int(100).default(10_000), maxAgeMs: int(60_000).default(7 * 24 * 3_600_000) })
     .default({ perFunction: 10_000, maxAgeMs: 7 * 24 * 3_600_000 }),
-  /** Credentials handed to functions so that their AWS SDK clients reach this platform. */
-  accessKeyId: z.string().default('nuvola'),
-  secretAccessKey: z.string().default('nuvola'),
   /** Rebuild and swap functions when their source changes. */
   watch: z.boolean().default(false),
 });

@@ -7,7 +7,9 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { credentialScope } from '../core/sigv4.js';
+import { createHash, createHmac } from 'node:crypto';
+import { credentialScope, verifySigV4, type SigV4Crypto } from '../core/sigv4.js';
+import { signatureErrorResponse } from '../aws/auth-errors.js';
 import type { AwsHandler } from '../services/module.js';
 import { readBody } from './body.js';
 import { CONTROL_PREFIX } from './control.js';
@@ -22,7 +24,15 @@ export interface ListenerOptions {
   readonly api: NodeHandler;
   /** Largest AWS API request body read. */
   readonly maxAwsBodyBytes: number;
+  /** The secret of an access key the platform issued, for verifying signatures. */
+  readonly secretOf: (accessKeyId: string) => string | undefined;
+  readonly now: () => number;
 }
+
+const NODE_CRYPTO: SigV4Crypto = {
+  sha256Hex: (data) => createHash('sha256').update(data).digest('hex'),
+  hmac: (key, data) => createHmac('sha256', key).update(data).digest(),
+};
 
 
 export function createListener(options: ListenerOptions): Server {
@@ -50,7 +60,8 @@ async function dispatch(options: ListenerOptions, req: IncomingMessage, res: Ser
 }
 
 async function serveAws(options: ListenerOptions, service: string, req: IncomingMessage, res: ServerResponse, url: string, query: string): Promise<void> {
-  const handler = options.aws[service];
+  // An own property only: a scope naming `constructor` or `__proto__` names no service.
+  const handler = Object.hasOwn(options.aws, service) ? options.aws[service] : undefined;
   if (!handler) {
     res.writeHead(400, { 'content-type': 'application/json', 'x-amzn-errortype': 'UnknownServiceException' });
     res.end(JSON.stringify({ message: `Service '${service}' is not served by this Nuvola (served: ${Object.keys(options.aws).join(', ')})` }));
@@ -63,15 +74,31 @@ async function serveAws(options: ListenerOptions, service: string, req: Incoming
     return;
   }
   const q = url.indexOf('?');
+  const path = q < 0 ? url : url.slice(0, q);
+  const verified = verifySigV4(
+    { method: req.method ?? 'GET', path, query, headers: pairs(req.rawHeaders), body },
+    { crypto: NODE_CRYPTO, secretOf: options.secretOf, now: options.now(), s3: service === 's3' },
+  );
+  if (!verified.ok) return send(res, signatureErrorResponse(service, verified.problem, verified.message));
   const out = await handler({
     method: req.method ?? 'GET',
-    path: q < 0 ? url : url.slice(0, q),
+    path,
     query: new URLSearchParams(query),
     headers: req.headers as Record<string, string | undefined>,
     body,
   });
+  send(res, out);
+}
+
+function send(res: ServerResponse, out: { status: number; headers: Record<string, string>; body: string | Buffer }): void {
   res.writeHead(out.status, { ...out.headers, 'content-length': Buffer.byteLength(out.body) });
   res.end(out.body);
+}
+
+function pairs(raw: readonly string[]): [string, string][] {
+  const out: [string, string][] = [];
+  for (let i = 0; i + 1 < raw.length; i += 2) out.push([raw[i]!, raw[i + 1]!]);
+  return out;
 }
 
 /** Listens and resolves with the base URL. */

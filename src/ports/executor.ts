@@ -1,3 +1,4 @@
+import type { AccessKey } from '../core/access-keys.js';
 import type { NodeRuntime } from '../core/lambda.js';
 
 /**
@@ -20,6 +21,8 @@ export interface FunctionSpec {
   readonly memoryMb: number;
   readonly timeoutSeconds: number;
   readonly environment: Readonly<Record<string, string>>;
+  /** The function's own key pair (its execution role), handed to it as `AWS_ACCESS_KEY_ID` / `AWS_SECRET_ACCESS_KEY`. */
+  readonly credentials: AccessKey;
   readonly reservedConcurrency?: number | undefined;
   readonly provisionedConcurrency?: number | undefined;
 }

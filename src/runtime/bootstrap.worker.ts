@@ -11,6 +11,8 @@ import { performance } from 'node:perf_hooks';
 import type { FromInstance, Invoke, LambdaErrorObject, LoadFunction, ToInstance } from './protocol.js';
 import { LAMBDA_LIMITS } from '../core/lambda.js';
 
+const SELF = import.meta.url;
+
 const send = (msg: FromInstance): void => {
   process.send?.(msg);
 };
@@ -26,7 +28,9 @@ let invocationFailed: ((err: unknown, kind: 'uncaught' | 'rejection') => void) |
 function toErrorObject(err: unknown): LambdaErrorObject {
   if (err instanceof Error) {
     const errorType = err.name === 'Error' && err.constructor?.name && err.constructor.name !== 'Error' ? err.constructor.name : err.name;
-    return { errorType, errorMessage: err.message, trace: (err.stack ?? '').split('\n') };
+    // Frames of this bootstrap say nothing about the user's code and name the platform's files.
+    const trace = (err.stack ?? '').split('\n').filter((line) => !line.includes(SELF));
+    return { errorType, errorMessage: err.message, trace };
   }
   // Lambda reports a thrown non-Error by its type, with its string form as message.
   return { errorType: typeof err, errorMessage: typeof err === 'string' ? err : format(err), trace: [] };

@@ -6,8 +6,6 @@ export interface PlatformIdentity {
   readonly accountId: string;
   /** Where AWS SDK clients inside a function reach this platform. */
   readonly endpointUrl: () => string;
-  readonly accessKeyId: string;
-  readonly secretAccessKey: string;
 }
 
 export function logStreamName(instanceId: string, now = new Date()): string {
@@ -29,8 +27,8 @@ export function functionEnvironment(spec: FunctionSpec, identity: PlatformIdenti
     AWS_LAMBDA_INITIALIZATION_TYPE: spec.provisionedConcurrency ? 'provisioned-concurrency' : 'on-demand',
     AWS_LAMBDA_LOG_GROUP_NAME: `/aws/lambda/${spec.name}`,
     AWS_LAMBDA_LOG_STREAM_NAME: logStreamName(instance.id),
-    AWS_ACCESS_KEY_ID: identity.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: identity.secretAccessKey,
+    AWS_ACCESS_KEY_ID: spec.credentials.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: spec.credentials.secretAccessKey,
     LAMBDA_TASK_ROOT: instance.codeDir,
     LAMBDA_RUNTIME_DIR: instance.codeDir,
     TMPDIR: instance.tmpDir,

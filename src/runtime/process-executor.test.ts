@@ -8,7 +8,7 @@ describeExecutorConformance('ProcessExecutor', (setup) =>
   new ProcessExecutor({
     ...setup,
     bootstrapPath: BOOTSTRAP,
-    identity: { region: 'us-east-1', accountId: '000000000000', endpointUrl: () => 'http://127.0.0.1:1', accessKeyId: 'k', secretAccessKey: 's' },
+    identity: { region: 'us-east-1', accountId: '000000000000', endpointUrl: () => 'http://127.0.0.1:1' },
     sparesPerMemorySize: 1,
   }),
 );

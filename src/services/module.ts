@@ -5,6 +5,7 @@
  * listener, and closes them in reverse order. Adding a service adds a module to that list.
  */
 import type { AwsRequest, AwsResponse } from '../aws/types.js';
+import type { KeyRing } from '../core/access-keys.js';
 import type { AppManifest, FunctionBundle } from '../core/app.js';
 import type { Clock } from '../ports/clock.js';
 import type { Db, Migration } from '../ports/db.js';
@@ -22,6 +23,8 @@ export interface ServiceContext {
   readonly endpointUrl: () => string;
   readonly events: PlatformEvents;
   readonly settings: ServiceSettings;
+  /** The access keys the AWS endpoints accept; a service that hands out keys adds them here. */
+  readonly keys: KeyRing;
   /**
    * The service object of the module named `name`. While services are being created (in list order)
    * only those listed before are there; once the platform runs, all are. By name, not by import: a

@@ -1,6 +1,6 @@
 // The `nuvola` command as a user meets it: what `dev` shows, how `invoke` and `logs` find the running
 // platform, and how `dev` stops — by a signal to npm, or when whoever started it dies.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -18,17 +18,24 @@ afterEach(async () => {
   nuvola = undefined;
 });
 
-/** Runs the CLI in `cwd` with only the given NUVOLA_* variables. */
-function cliIn(cwd: string, args: string[], env: Record<string, string> = {}) {
-  const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('NUVOLA_')));
+/** The AWS CLI is on the development machines; where it is not, the SDK tests cover the protocol. */
+const hasAwsCli = spawnSync('aws', ['--version']).status === 0;
+
+function run(cmd: string, args: string[], env: NodeJS.ProcessEnv, cwd?: string) {
   return new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-    const proc = spawn(process.execPath, [BIN, ...args], { cwd, env: { ...clean, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const proc = spawn(cmd, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     proc.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
     proc.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
     proc.on('exit', (code) => resolve({ code: code ?? -1, stdout, stderr }));
   });
+}
+
+/** Runs the CLI in `cwd` with only the given NUVOLA_* variables. */
+function cliIn(cwd: string, args: string[], env: Record<string, string> = {}) {
+  const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('NUVOLA_')));
+  return run(process.execPath, [BIN, ...args], { ...clean, ...env }, cwd);
 }
 
 /** Child processes of `pid` (Linux). */
@@ -128,6 +135,34 @@ describe('nuvola invoke and logs', () => {
     const wrong = await cliIn(n.dir, ['invoke', 'hello'], { NUVOLA_URL: 'http://127.0.0.1:9' });
     expect(wrong.stderr).toMatch(/cannot reach Nuvola at http:\/\/127\.0\.0\.1:9/);
     await rm(elsewhere, { recursive: true });
+  });
+});
+
+describe('credentials', () => {
+  it('`nuvola credentials` prints the key pair `nuvola dev` uses, and the AWS CLI works with it', async () => {
+    const dir = await copyApp(MINIMAL);
+    // Without NUVOLA_ACCESS_KEY_ID: the platform makes a pair and keeps it in the state directory.
+    nuvola = await startNuvola(dir, { env: { NUVOLA_ACCESS_KEY_ID: '', NUVOLA_SECRET_ACCESS_KEY: '' } });
+    const shown = await cliIn(dir, ['credentials']);
+    expect(shown.code).toBe(0);
+    const vars = Object.fromEntries([...shown.stdout.matchAll(/^export (\w+)=(.*)$/gm)].map((m) => [m[1]!, m[2]!]));
+    expect(vars['AWS_ENDPOINT_URL']).toBe(nuvola.url);
+    expect(vars['AWS_ACCESS_KEY_ID']).toMatch(/^AKIA[A-Z2-7]{16}$/);
+    expect(nuvola.output()).toContain(`AWS_ACCESS_KEY_ID=${vars['AWS_ACCESS_KEY_ID']} AWS_SECRET_ACCESS_KEY=${vars['AWS_SECRET_ACCESS_KEY']}`);
+    if (!hasAwsCli) return;
+    const aws = (env: Record<string, string>) => run('aws', ['lambda', 'list-functions', '--query', 'Functions[].FunctionName', '--output', 'text'], { ...process.env, ...vars, ...env });
+    const ok = await aws({});
+    expect(ok.stdout.trim()).toBe('version');
+    const wrong = await aws({ AWS_SECRET_ACCESS_KEY: 'wrong' });
+    expect(wrong.stderr).toMatch(/\(InvalidSignatureException\) when calling the ListFunctions operation: The request signature we calculated does not match/);
+  });
+
+  it('`nuvola credentials` makes nothing where there is no app', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'nuvola-noapp-'));
+    const out = await cliIn(dir, ['credentials']);
+    expect(out.code).toBe(1);
+    expect(readdirSync(dir)).toEqual([]);
+    await rm(dir, { recursive: true });
   });
 });
 

@@ -9,7 +9,9 @@ import {
   TooManyRequestsException,
 } from '@aws-sdk/client-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { copyApp, eventually, ROOT, startNuvola, type Running } from '../helpers/nuvola.js';
+import { createHash, createHmac, type Hash, type Hmac } from 'node:crypto';
+import { SignatureV4 } from '@smithy/signature-v4';
+import { copyApp, eventually, ROOT, startNuvola, TEST_KEY, type Running } from '../helpers/nuvola.js';
 
 let nuvola: Running;
 let lambda: LambdaClient;
@@ -19,7 +21,7 @@ beforeAll(async () => {
   lambda = new LambdaClient({
     endpoint: nuvola.url,
     region: 'us-east-1',
-    credentials: { accessKeyId: 'nuvola', secretAccessKey: 'nuvola' },
+    credentials: TEST_KEY,
     maxAttempts: 1,
   });
 });
@@ -27,6 +29,23 @@ afterAll(async () => {
   lambda?.destroy();
   await nuvola?.stop();
 });
+
+/** The hash the SDK's signer takes, on Node's crypto. */
+class Sha256 {
+  private readonly hash: Hash | Hmac;
+  constructor(secret?: string | ArrayBuffer | ArrayBufferView) {
+    this.hash = secret === undefined ? createHash('sha256') : createHmac('sha256', bytes(secret));
+  }
+  update(data: string | ArrayBuffer | ArrayBufferView): void {
+    this.hash.update(bytes(data));
+  }
+  async digest(): Promise<Uint8Array> {
+    return new Uint8Array(this.hash.digest());
+  }
+}
+
+const bytes = (d: string | ArrayBuffer | ArrayBufferView): string | Uint8Array =>
+  typeof d === 'string' ? d : d instanceof ArrayBuffer ? new Uint8Array(d) : new Uint8Array(d.buffer, d.byteOffset, d.byteLength);
 
 const text = (bytes: Uint8Array | undefined) => Buffer.from(bytes ?? []).toString('utf8');
 
@@ -124,5 +143,60 @@ describe('GetFunction and ListFunctions', () => {
     const names = [...first.Functions!, ...rest.Functions!].map((f) => f.FunctionName);
     expect(names).toContain('echo');
     expect(new Set(names).size).toBe(names.length);
+  });
+});
+
+describe('credentials', () => {
+  const client = (credentials: { accessKeyId: string; secretAccessKey: string }) =>
+    new LambdaClient({ endpoint: nuvola.url, region: 'us-east-1', credentials, maxAttempts: 1 });
+  const failure = async (c: LambdaClient) => {
+    try {
+      await c.send(new ListFunctionsCommand({}));
+      return undefined;
+    } catch (err) {
+      return { name: (err as Error).name, message: (err as Error).message, status: (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode };
+    } finally {
+      c.destroy();
+    }
+  };
+
+  it('refuses a wrong secret with InvalidSignatureException', async () => {
+    expect(await failure(client({ ...TEST_KEY, secretAccessKey: 'wrong' }))).toEqual({
+      name: 'InvalidSignatureException',
+      status: 403,
+      message: 'The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.',
+    });
+  });
+
+  it('refuses a key it did not issue with UnrecognizedClientException', async () => {
+    expect(await failure(client({ accessKeyId: 'AKIAIOSFODNN7EXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY' }))).toEqual({
+      name: 'UnrecognizedClientException',
+      status: 403,
+      message: 'The security token included in the request is invalid.',
+    });
+  });
+
+  it('refuses a signature made 20 minutes ago as expired', async () => {
+    const url = new URL(`${nuvola.url}/2015-03-31/functions`);
+    const signer = new SignatureV4({ credentials: TEST_KEY, region: 'us-east-1', service: 'lambda', sha256: Sha256 });
+    const signed = await signer.sign(
+      { method: 'GET', protocol: 'http:', hostname: url.hostname, port: Number(url.port), path: url.pathname, headers: { host: url.host }, query: {} },
+      { signingDate: new Date(Date.now() - 20 * 60_000) },
+    );
+    const res = await fetch(url, { headers: signed.headers });
+    expect(res.status).toBe(403);
+    expect(res.headers.get('x-amzn-errortype')).toBe('InvalidSignatureException');
+    expect(((await res.json()) as { message: string }).message).toMatch(/^Signature expired: \d{8}T\d{6}Z is now earlier than \d{8}T\d{6}Z \(\d{8}T\d{6}Z - 15 min\.\)$/);
+  });
+
+  it('gives each function a key pair of its own, which opens the AWS endpoints', async () => {
+    const whoami = JSON.parse(text((await lambda.send(new InvokeCommand({ FunctionName: 'whoami' }))).Payload)) as { accessKeyId: string; secretAccessKey: string };
+    expect(whoami.accessKeyId).toMatch(/^ASIA[A-Z2-7]{16}$/);
+    expect(whoami.accessKeyId).not.toBe(TEST_KEY.accessKeyId);
+    const echo = JSON.parse(text((await lambda.send(new InvokeCommand({ FunctionName: 'echo' }))).Payload)) as { env: { AWS_ACCESS_KEY_ID: string } };
+    expect(echo.env.AWS_ACCESS_KEY_ID).not.toBe(whoami.accessKeyId);
+    const asFunction = client(whoami);
+    expect((await asFunction.send(new ListFunctionsCommand({}))).Functions?.length).toBeGreaterThan(0);
+    asFunction.destroy();
   });
 });

@@ -10,6 +10,8 @@ import path from 'node:path';
 
 export const ROOT = path.resolve(import.meta.dirname, '../..');
 export const BIN = path.join(ROOT, 'bin/nuvola.js');
+/** The developer key pair every test platform is started with (NUVOLA_ACCESS_KEY_ID / _SECRET_). */
+export const TEST_KEY = { accessKeyId: 'AKIATESTKEYFORNUVOLA', secretAccessKey: 'test/secret/of/forty/characters/for/sdk0' } as const;
 
 export interface Running {
   readonly url: string;
@@ -33,7 +35,13 @@ export async function startNuvola(
   options: { env?: Record<string, string>; args?: string[]; keepDir?: boolean } = {},
 ): Promise<Running> {
   const proc = spawn(process.execPath, [BIN, 'dev', appDir, '--port', '0', ...(options.args ?? [])], {
-    env: { ...process.env, NUVOLA_SPARES: '1', ...options.env },
+    env: {
+      ...process.env,
+      NUVOLA_SPARES: '1',
+      NUVOLA_ACCESS_KEY_ID: TEST_KEY.accessKeyId,
+      NUVOLA_SECRET_ACCESS_KEY: TEST_KEY.secretAccessKey,
+      ...options.env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

@@ -42,6 +42,7 @@ export function describeExecutorConformance(name: string, create: (setup: Execut
         memoryMb: 128,
         timeoutSeconds: 3,
         environment: {},
+        credentials: { accessKeyId: `ASIA${fn.toUpperCase()}`, secretAccessKey: 'secret' },
         ...extra,
       };
     }

@@ -1,5 +1,6 @@
 // The functions service's deploy checks each new handler by loading it once (Executor.probe): a
 // handler that is no function fails the deploy, other init failures are left to the invocation.
+import { KeyRing } from '../../core/access-keys.js';
 import { describe, expect, it } from 'vitest';
 import type { AppManifest, FunctionBundle, FunctionConfig } from '../../core/app.js';
 import { FakeClock } from '../../drivers/conformance/fake-clock.js';
@@ -38,6 +39,7 @@ async function create(executor: ProbingExecutor): Promise<ServiceFace<FunctionsS
     accountId: '000000000000',
     endpointUrl: () => 'http://127.0.0.1:1',
     events: createPlatformEvents(),
+    keys: new KeyRing(),
   } as Partial<ServiceContext> as ServiceContext;
   return functionsModule.create(ctx);
 }

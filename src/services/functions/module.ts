@@ -5,6 +5,7 @@
 import { handleLambdaRequest } from '../../aws/lambda.js';
 import type { AppRevision, DeployChanges, ServiceModule } from '../module.js';
 import { PlatformError } from '../../core/errors.js';
+import { newAccessKey } from '../../core/access-keys.js';
 import { LAMBDA_LIMITS, runtimeMajor } from '../../core/lambda.js';
 import type { Executor, FunctionSpec, ProbeResult } from '../../ports/executor.js';
 import { FunctionsService, type DeployedFunction, type FunctionInfo, type InvocationType } from './service.js';
@@ -27,6 +28,7 @@ export const functionsModule: ServiceModule<FunctionsService> = {
       service: functions,
       async deploy(app: AppRevision): Promise<DeployChanges> {
         const before = new Map(functions.list().map((f) => [f.name, f]));
+        // A function keeps its key pair across deploys: its running instances hold it.
         const deployed = Object.values(app.manifest.functions).map((fn): DeployedFunction => {
           const bundle = app.bundles[fn.name];
           if (!bundle) throw new PlatformError('INTERNAL', `No bundle for function ${fn.name}`);
@@ -43,6 +45,7 @@ export const functionsModule: ServiceModule<FunctionsService> = {
             environment: fn.environment,
             reservedConcurrency: fn.reservedConcurrency,
             provisionedConcurrency: fn.provisionedConcurrency,
+            credentials: previous?.credentials ?? newAccessKey('ASIA'),
             codeSize: bundle.size,
             lastModified: previous?.codeSha256 === bundle.codeSha256 ? previous.lastModified : ctx.clock.now(),
           };
@@ -55,6 +58,9 @@ export const functionsModule: ServiceModule<FunctionsService> = {
         });
         await checkHandlers(ctx.executor, newCode);
         await functions.deploy(deployed);
+        for (const f of deployed) ctx.keys.add(f.credentials, { kind: 'function', name: f.name });
+        const names = new Set(deployed.map((f) => f.name));
+        for (const [name, f] of before) if (!names.has(name)) ctx.keys.remove(f.credentials.accessKeyId);
         return changesOf(before, deployed);
       },
       health: () => ({ functions: functions.list().length }),
