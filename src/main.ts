@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { bundleApp } from './app/bundle.js';
 import { loadManifest, type LoadedApp } from './app/load.js';
 import type { PlatformConfig } from './config/config.js';
+import { loadControlToken } from './config/control-token.js';
 import { loadDeveloperKey, type DeveloperKey } from './config/credentials.js';
 import { KeyRing } from './core/access-keys.js';
 import { LAMBDA_LIMITS } from './core/lambda.js';
@@ -62,6 +63,7 @@ export async function startPlatform(config: PlatformConfig, options: StartOption
   const db = new SqliteDb(path.join(config.stateDir, 'nuvola.db'));
   const keys = new KeyRing();
   const developerKey = loadDeveloperKey(config.stateDir);
+  const controlToken = loadControlToken(config.stateDir);
   keys.add(developerKey, { kind: 'developer' });
   await db.migrate(SERVICES.flatMap((m) => m.migrations ?? []));
 
@@ -111,6 +113,11 @@ export async function startPlatform(config: PlatformConfig, options: StartOption
       app: () => appName,
       health: () => Object.assign({}, ...all.map((f) => f.health?.() ?? {})) as Record<string, unknown>,
       routes: all.flatMap((f) => f.control ?? []),
+      token: controlToken,
+      listening: () => {
+        const address = server.address();
+        return address !== null && typeof address === 'object' ? { host: address.address, port: address.port } : undefined;
+      },
     }),
     api: (req, res) => {
       const endpoint = all.find((f) => f.api)?.api?.();

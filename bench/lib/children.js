@@ -65,12 +65,15 @@ export async function startChild(args, { ready, env = {}, cwd = ROOT, ipc = fals
   }
 }
 
+/** The control API token of the bench's platforms (`lib/http.js` sends it). */
+export const BENCH_CONTROL_TOKEN = 'bench-control-token';
+
 /** `nuvola dev <appDir> --port 0` with its own state directory under the OS temp dir. */
 export async function startNuvola(appDir, env = {}) {
   const stateDir = makeTempDir('state');
   const started = await startChild([NUVOLA_BIN, 'dev', appDir, '--port', '0'], {
     ready: READY,
-    env: { NUVOLA_STATE_DIR: stateDir, ...env },
+    env: { NUVOLA_STATE_DIR: stateDir, NUVOLA_CONTROL_TOKEN: BENCH_CONTROL_TOKEN, ...env },
   });
   return { ...started, url: started.match[1], reportedMs: Number(started.match[2]), stateDir };
 }

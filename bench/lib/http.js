@@ -11,7 +11,9 @@ const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
 export function get(url) {
   return new Promise((resolve, reject) => {
     const start = performance.now();
-    const req = http.get(url, { agent }, (res) => {
+    // The control API's token (see children.js); the app's routes ignore it.
+    const headers = url.includes('/_nuvola/') ? { authorization: 'Bearer bench-control-token' } : {};
+    const req = http.get(url, { agent, headers }, (res) => {
       const ttfbMs = performance.now() - start;
       let body = '';
       res.setEncoding('utf8');

@@ -8,13 +8,14 @@ export interface InvokeOutput {
   logs: string;
 }
 
-export function controlClient(baseUrl: string) {
+export function controlClient(baseUrl: string, token: string | undefined) {
   const base = baseUrl.replace(/\/+$/, '');
 
-  async function call(path: string, init?: RequestInit): Promise<Response> {
+  async function call(path: string, init: RequestInit = {}): Promise<Response> {
     let res: Response;
+    const headers: Record<string, string> = token === undefined ? {} : { authorization: `Bearer ${token}` };
     try {
-      res = await fetch(`${base}/_nuvola${path}`, init);
+      res = await fetch(`${base}/_nuvola${path}`, { ...init, headers });
     } catch {
       throw new Error(`cannot reach Nuvola at ${base} (is \`nuvola dev\` running? set --url or NUVOLA_URL)`);
     }

@@ -6,6 +6,7 @@ import { readFile } from 'node:fs/promises';
 import { Command, Option } from 'commander';
 import { isPlatformError } from '../core/errors.js';
 import { loadClientConfig } from '../config/config.js';
+import { findControlToken } from '../config/control-token.js';
 import { controlClient } from './client.js';
 import { recordedUrl } from './platform-file.js';
 import { nuvolaVersion } from './version.js';
@@ -44,11 +45,14 @@ const urlOption = new Option(
   'the platform to talk to (default: NUVOLA_URL, else the one running for the app in this directory, else NUVOLA_PORT on 127.0.0.1)',
 );
 
-/** `--url`, else `NUVOLA_URL`, else the URL a running platform recorded for the app here, else `NUVOLA_PORT`. */
-function platformUrl(url: string | undefined): string {
-  if (url) return url;
+/**
+ * The running platform's control API: at `--url`, else `NUVOLA_URL`, else the URL a running platform
+ * recorded for the app here, else `NUVOLA_PORT`; with `NUVOLA_CONTROL_TOKEN`, else the app's token.
+ */
+function platform(url: string | undefined) {
   const client = loadClientConfig(process.cwd());
-  return client.url ?? recordedUrl(client.stateDir) ?? client.fallbackUrl;
+  const base = url || (client.url ?? recordedUrl(client.stateDir) ?? client.fallbackUrl);
+  return controlClient(base, client.controlToken ?? findControlToken(client.stateDir));
 }
 
 program
@@ -79,7 +83,7 @@ program
   .addOption(urlOption)
   .action(async (fn: string, opts: { data: string; async?: boolean; logs?: boolean; url?: string }) => {
     const payload = opts.data.startsWith('@') ? await readFile(opts.data.slice(1), 'utf8') : opts.data;
-    const out = await controlClient(platformUrl(opts.url)).invoke(fn, payload, opts.async ? 'Event' : 'RequestResponse');
+    const out = await platform(opts.url).invoke(fn, payload, opts.async ? 'Event' : 'RequestResponse');
     if (opts.logs && out.logs) process.stderr.write(out.logs);
     if (opts.async) {
       process.stdout.write(`${out.requestId}\n`);
@@ -97,7 +101,7 @@ program
   .option('-n, --lines <n>', 'how many recent lines', '100')
   .addOption(urlOption)
   .action(async (fn: string | undefined, opts: { follow?: boolean; lines: string; url?: string }) => {
-    const client = controlClient(platformUrl(opts.url));
+    const client = platform(opts.url);
     const print = (r: { fn: string; message: string }) => process.stdout.write(fn ? `${r.message}\n` : `${r.fn}\t${r.message}\n`);
     if (opts.follow) await client.follow(fn, Number(opts.lines), print);
     else for (const r of await client.logs(fn, Number(opts.lines))) print(r);

@@ -70,6 +70,8 @@ export interface ClientConfig {
   readonly stateDir: string;
   /** `NUVOLA_HOST` / `NUVOLA_PORT` (default 127.0.0.1:4000), the last resort. */
   readonly fallbackUrl: string;
+  /** `NUVOLA_CONTROL_TOKEN`, if set; else the CLI reads the one in `stateDir`. */
+  readonly controlToken?: string | undefined;
 }
 
 export function loadClientConfig(cwd: string, env: NodeJS.ProcessEnv = process.env): ClientConfig {
@@ -79,6 +81,7 @@ export function loadClientConfig(cwd: string, env: NodeJS.ProcessEnv = process.e
     url: env['NUVOLA_URL'] || undefined,
     stateDir: path.resolve(cwd, env['NUVOLA_STATE_DIR'] || '.nuvola'),
     fallbackUrl: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
+    controlToken: env['NUVOLA_CONTROL_TOKEN'] || undefined,
   });
 }
 

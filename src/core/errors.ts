@@ -14,6 +14,8 @@ export const ERROR_CODES = {
   INVALID_REQUEST: { kind: 'user', summary: 'A request body is malformed (for example, not JSON where JSON is required).' },
   VALIDATION: { kind: 'user', summary: 'A request parameter is outside its allowed values.' },
   UNKNOWN_OPERATION: { kind: 'user', summary: 'An AWS API request names no operation this platform serves.' },
+  UNAUTHORIZED: { kind: 'user', summary: 'A control API request has no bearer token, or not the platform’s.' },
+  FORBIDDEN: { kind: 'user', summary: "A control API request came from another site's page, or names a host that is not this listener's (DNS rebinding)." },
   INSTANCE_FAILED: { kind: 'system', summary: 'A function instance could not be started.' },
   SHUTTING_DOWN: { kind: 'system', summary: 'The platform is stopping and takes no new work.' },
   INTERNAL: { kind: 'system', summary: 'An unexpected platform fault.' },

@@ -52,10 +52,11 @@ async function dispatch(options: ListenerOptions, req: IncomingMessage, res: Ser
   const url = req.url ?? '/';
   const q = url.indexOf('?');
   const query = q < 0 ? '' : url.slice(q + 1);
+  // The control API first: a SigV4 signature (a function's own keys) never reaches it another way.
+  if (url.startsWith(CONTROL_PREFIX) || url === '/_nuvola') return options.control(req, res);
   const auth = req.headers.authorization;
   const scope = auth?.startsWith('AWS4-') || query.includes('X-Amz-Credential=') ? credentialScope(auth, query) : undefined;
   if (scope) return serveAws(options, scope.service, req, res, url, query);
-  if (url.startsWith(CONTROL_PREFIX) || url === '/_nuvola') return options.control(req, res);
   return options.api(req, res);
 }
 

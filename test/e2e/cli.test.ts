@@ -116,8 +116,9 @@ describe('nuvola dev output', () => {
 });
 
 describe('nuvola invoke and logs', () => {
-  it('find the platform of the app in the current directory, and refuse an unknown function', async () => {
-    nuvola = await startNuvola(await copyApp(CLI_APP));
+  it('find the platform of the app in the current directory and its token, and refuse an unknown function', async () => {
+    // Without NUVOLA_CONTROL_TOKEN: the platform makes a token and keeps it where the CLI finds it.
+    nuvola = await startNuvola(await copyApp(CLI_APP), { env: { NUVOLA_CONTROL_TOKEN: '' } });
     const n = nuvola;
     const invoked = await cliIn(n.dir, ['invoke', 'hello']);
     expect(invoked.code).toBe(0);
@@ -128,10 +129,15 @@ describe('nuvola invoke and logs', () => {
     expect(unknown.stderr).toMatch(/^nuvola: Function not found: .*:function:nope\n$/);
     // NUVOLA_URL wins over the recorded URL; elsewhere NUVOLA_PORT is the fallback.
     const elsewhere = await mkdtemp(path.join(os.tmpdir(), 'nuvola-elsewhere-'));
-    const viaEnv = await cliIn(elsewhere, ['invoke', 'hello'], { NUVOLA_URL: n.url });
+    const token = (await readFile(path.join(n.dir, '.nuvola/control-token'), 'utf8')).trim();
+    const viaEnv = await cliIn(elsewhere, ['invoke', 'hello'], { NUVOLA_URL: n.url, NUVOLA_CONTROL_TOKEN: token });
     expect(viaEnv.code).toBe(0);
-    const viaPort = await cliIn(elsewhere, ['invoke', 'hello'], { NUVOLA_PORT: new URL(n.url).port });
+    const viaPort = await cliIn(elsewhere, ['invoke', 'hello'], { NUVOLA_PORT: new URL(n.url).port, NUVOLA_CONTROL_TOKEN: token });
     expect(viaPort.code).toBe(0);
+    // Elsewhere, without the token, the control API refuses.
+    const noToken = await cliIn(elsewhere, ['invoke', 'hello'], { NUVOLA_URL: n.url });
+    expect(noToken.code).toBe(1);
+    expect(noToken.stderr).toMatch(/^nuvola: The control API needs the bearer token/);
     const wrong = await cliIn(n.dir, ['invoke', 'hello'], { NUVOLA_URL: 'http://127.0.0.1:9' });
     expect(wrong.stderr).toMatch(/cannot reach Nuvola at http:\/\/127\.0\.0\.1:9/);
     await rm(elsewhere, { recursive: true });

@@ -4,7 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BIN, ROOT, startNuvola, type Running } from '../helpers/nuvola.js';
+import { BIN, ROOT, startNuvola, TEST_CONTROL_TOKEN, type Running } from '../helpers/nuvola.js';
 
 let nuvola: Running;
 let stateDir: string;
@@ -46,7 +46,10 @@ describe('examples/hello', () => {
   });
 
   it('streams logs to `nuvola logs --follow`', async () => {
-    const follower = spawn(process.execPath, [BIN, 'logs', 'createItem', '--follow', '--lines', '0', '--url', nuvola.url], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const follower = spawn(process.execPath, [BIN, 'logs', 'createItem', '--follow', '--lines', '0', '--url', nuvola.url], {
+      env: { ...process.env, NUVOLA_CONTROL_TOKEN: TEST_CONTROL_TOKEN },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     follower.stdout.on('data', (c: Buffer) => (out += c.toString()));
     try {

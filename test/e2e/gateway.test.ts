@@ -148,7 +148,7 @@ describe('errors', () => {
     expect(res.status).toBe(500);
     expect(await res.json()).toEqual({ message: 'Internal Server Error' });
     await eventually(async () => !alive(before.pid));
-    const logs = (await (await get('/_nuvola/logs?fn=sleepy')).json()) as { records: { message: string }[] };
+    const logs = (await (await nuvola.control('/logs?fn=sleepy')).json()) as { records: { message: string }[] };
     expect(logs.records.map((r) => r.message).join('\n')).toMatch(/Task timed out after 1\.00 seconds/);
     const after = (await (await get('/sleepy?ms=1')).json()) as { pid: number };
     expect(after.pid).not.toBe(before.pid);

@@ -1,9 +1,10 @@
 // Function code that attacks the platform running it: each attack fails that invocation alone, and the
 // platform and the other functions keep serving.
+import { request } from 'node:http';
 import { connect } from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { copyApp, ROOT, startNuvola, type Running } from '../helpers/nuvola.js';
+import { copyApp, ROOT, startNuvola, TEST_CONTROL_TOKEN, type Running } from '../helpers/nuvola.js';
 
 let nuvola: Running;
 beforeAll(async () => {
@@ -12,7 +13,7 @@ beforeAll(async () => {
 afterAll(() => nuvola.stop());
 
 const invoke = async (fn: string, event: unknown = {}) => {
-  const res = await fetch(`${nuvola.url}/_nuvola/functions/${fn}/invoke`, { method: 'POST', body: JSON.stringify(event) });
+  const res = await nuvola.control(`/functions/${fn}/invoke`, { method: 'POST', body: JSON.stringify(event) });
   expect(res.status).toBe(200);
   return (await res.json()) as { requestId: string; result: unknown; error: { type: string; message: string } | null; logs: string };
 };
@@ -41,7 +42,7 @@ describe('a function that attacks the platform', () => {
     const out = await invoke('forgeResult');
     expect(out.error?.type).toBe('Runtime.ExitError');
     expect(out.error?.message).toMatch(/result\.durationMs is not a number/);
-    const stats = (await (await fetch(`${nuvola.url}/_nuvola/functions`)).json()) as { stats: { functions: Record<string, { busy: number; idle: number }> } };
+    const stats = (await (await nuvola.control(`/functions`)).json()) as { stats: { functions: Record<string, { busy: number; idle: number }> } };
     expect(stats.stats.functions['forgeResult']).toEqual({ busy: 0, idle: 0 });
     await stillServing();
   });
@@ -51,14 +52,14 @@ describe('a function that attacks the platform', () => {
     expect(out.result).toBe('sent');
     // The line is the sender's own, under its own request id.
     expect(out.logs).toContain('injected into another tail');
-    const logs = (await (await fetch(`${nuvola.url}/_nuvola/logs?fn=forgeTail&requestId=victim-request`)).json()) as { records: unknown[] };
+    const logs = (await (await nuvola.control(`/logs?fn=forgeTail&requestId=victim-request`)).json()) as { records: unknown[] };
     expect(logs.records).toEqual([]);
   });
 
   it('flooding stdout without a newline is cut, and the platform stays small', async () => {
     const out = await invoke('flood');
     expect(out.result).toBe('flooded');
-    const logs = (await (await fetch(`${nuvola.url}/_nuvola/logs?fn=flood&limit=50`)).json()) as { records: { message: string }[] };
+    const logs = (await (await nuvola.control(`/logs?fn=flood&limit=50`)).json()) as { records: { message: string }[] };
     const long = logs.records.filter((r) => r.message.startsWith('xxxx'));
     expect(long).toHaveLength(1);
     expect(long[0]!.message.length).toBeLessThanOrEqual(256 * 1024);
@@ -72,5 +73,48 @@ describe('a function that attacks the platform', () => {
     if (!before) expect(out.result).toEqual({ inspectorOpen: false });
     expect(nuvola.output()).not.toMatch(/Debugger listening/);
     await stillServing();
+  });
+});
+
+describe('the control API', () => {
+  // node:http, not fetch: fetch will not send a Host header of the caller's choosing.
+  const control = (p: string, headers: Record<string, string> = {}) =>
+    new Promise<{ status: number; headers: { get(name: string): string | undefined }; json(): Promise<unknown> }>((resolve, reject) => {
+      const req = request(`${nuvola.url}/_nuvola${p}`, { headers }, (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (body += c));
+        res.on('end', () =>
+          resolve({ status: res.statusCode!, headers: { get: (n) => res.headers[n] as string | undefined }, json: async () => JSON.parse(body) as unknown }),
+        );
+      });
+      req.on('error', reject);
+      req.end();
+    });
+  const bearer = { authorization: `Bearer ${TEST_CONTROL_TOKEN}` };
+
+  it('answers health to anyone, and nothing else without the token', async () => {
+    expect((await control('/health')).status).toBe(200);
+    for (const p of ['/functions', '/logs', '/functions/ok/code']) {
+      const res = await control(p);
+      expect(res.status).toBe(401);
+      expect(res.headers.get('www-authenticate')).toBe('Bearer realm="nuvola"');
+      expect(((await res.json()) as { error: { code: string } }).error.code).toBe('UNAUTHORIZED');
+    }
+    expect((await control('/functions', { authorization: 'Bearer wrong' })).status).toBe(401);
+    expect((await control('/functions', bearer)).status).toBe(200);
+  });
+
+  it('refuses pages of other sites and rebound host names, even with the token', async () => {
+    expect((await control('/functions', { ...bearer, origin: 'https://evil.example' })).status).toBe(403);
+    expect((await control('/functions', { ...bearer, 'sec-fetch-site': 'cross-site' })).status).toBe(403);
+    expect((await control('/health', { host: `evil.example:${new URL(nuvola.url).port}` })).status).toBe(403);
+    expect((await control('/functions', { ...bearer, host: `localhost:${new URL(nuvola.url).port}` })).status).toBe(200);
+    expect((await control('/functions', { ...bearer, origin: nuvola.url })).status).toBe(200);
+  });
+
+  it('is closed to function code, whatever keys it signs with', async () => {
+    const out = await invoke('control');
+    expect(out.result).toMatchObject({ plain: 401, signed: 401 });
   });
 });

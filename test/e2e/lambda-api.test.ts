@@ -83,7 +83,7 @@ describe('Invoke', () => {
     const out = await lambda.send(new InvokeCommand({ FunctionName: 'echo', InvocationType: 'Event', Payload: Buffer.from('{"rawPath":"/async-marker"}') }));
     expect(out.StatusCode).toBe(202);
     await eventually(async () => {
-      const res = await fetch(`${nuvola.url}/_nuvola/logs?fn=echo&limit=1000`);
+      const res = await nuvola.control(`/logs?fn=echo&limit=1000`);
       const { records } = (await res.json()) as { records: { message: string }[] };
       return records.some((r) => r.message.includes('echo /async-marker'));
     });
@@ -108,7 +108,7 @@ describe('Invoke', () => {
   it('throttles beyond reserved concurrency with TooManyRequestsException', async () => {
     const busy = lambda.send(new InvokeCommand({ FunctionName: 'limited', Payload: Buffer.from('{"queryStringParameters":{"ms":"1500"}}') }));
     await eventually(async () => {
-      const res = await fetch(`${nuvola.url}/_nuvola/functions`);
+      const res = await nuvola.control(`/functions`);
       const { stats } = (await res.json()) as { stats: { functions: Record<string, { busy: number }> } };
       return stats.functions.limited!.busy === 1;
     });

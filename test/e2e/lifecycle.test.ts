@@ -88,14 +88,14 @@ describe('scaling', () => {
     const manifest = path.join(dir, 'nuvola.yaml');
     await writeFile(manifest, (await readFile(manifest, 'utf8')).replace('handler: src/version.handler', 'handler: src/version.handler\n    provisionedConcurrency: 2'));
     nuvola = await startNuvola(dir, { env: { NUVOLA_IDLE_TIMEOUT_MS: '200' } });
-    const res = await fetch(`${nuvola.url}/_nuvola/functions`);
+    const res = await nuvola.control(`/functions`);
     const { stats } = (await res.json()) as { stats: { functions: Record<string, { idle: number }> } };
     expect(stats.functions.version!.idle).toBe(2);
     const first = await version(nuvola);
     await new Promise((r) => setTimeout(r, 600));
     expect(alive(first.pid)).toBe(true);
     // A provisioned instance's first invocation reports no Init Duration: it was initialised ahead.
-    const logs = (await (await fetch(`${nuvola.url}/_nuvola/logs?fn=version`)).json()) as { records: { message: string }[] };
+    const logs = (await (await nuvola.control(`/logs?fn=version`)).json()) as { records: { message: string }[] };
     expect(logs.records.find((r) => r.message.startsWith('REPORT'))?.message).not.toMatch(/Init Duration/);
   });
 });

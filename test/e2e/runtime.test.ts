@@ -19,7 +19,7 @@ interface Record_ {
   message: string;
 }
 async function logsOf(fn: string): Promise<string[]> {
-  const body = (await (await get(`/_nuvola/logs?fn=${fn}&limit=1000`)).json()) as { records: Record_[] };
+  const body = (await (await nuvola.control(`/logs?fn=${fn}&limit=1000`)).json()) as { records: Record_[] };
   return body.records.map((r) => r.message);
 }
 
@@ -122,7 +122,7 @@ describe('concurrency', () => {
   it('throttles beyond reserved concurrency with 429', async () => {
     const slow = get('/limited?ms=1500');
     await eventually(async () => {
-      const stats = (await (await get('/_nuvola/functions')).json()) as { stats: { functions: Record<string, { busy: number }> } };
+      const stats = (await (await nuvola.control('/functions')).json()) as { stats: { functions: Record<string, { busy: number }> } };
       return stats.stats.functions.limited!.busy === 1;
     });
     const throttled = await get('/limited?ms=1');

@@ -10,6 +10,8 @@ import path from 'node:path';
 
 export const ROOT = path.resolve(import.meta.dirname, '../..');
 export const BIN = path.join(ROOT, 'bin/nuvola.js');
+/** The control API token every test platform is started with (NUVOLA_CONTROL_TOKEN). */
+export const TEST_CONTROL_TOKEN = 'test-control-token';
 /** The developer key pair every test platform is started with (NUVOLA_ACCESS_KEY_ID / _SECRET_). */
 export const TEST_KEY = { accessKeyId: 'AKIATESTKEYFORNUVOLA', secretAccessKey: 'test/secret/of/forty/characters/for/sdk0' } as const;
 
@@ -19,6 +21,8 @@ export interface Running {
   readonly proc: ChildProcess;
   /** Everything the process printed so far. */
   output(): string;
+  /** A request to the control API (`path` below `/_nuvola`), with the token. */
+  control(path: string, init?: RequestInit): Promise<Response>;
   /** Resolves once the output matches. */
   waitForOutput(re: RegExp, timeoutMs?: number): Promise<void>;
   stop(): Promise<void>;
@@ -40,6 +44,7 @@ export async function startNuvola(
       NUVOLA_SPARES: '1',
       NUVOLA_ACCESS_KEY_ID: TEST_KEY.accessKeyId,
       NUVOLA_SECRET_ACCESS_KEY: TEST_KEY.secretAccessKey,
+      NUVOLA_CONTROL_TOKEN: TEST_CONTROL_TOKEN,
       ...options.env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -85,6 +90,7 @@ export async function startNuvola(
     dir: appDir,
     proc,
     output: () => out,
+    control: (p, init = {}) => fetch(`${url}/_nuvola${p}`, { ...init, headers: { ...init.headers, authorization: `Bearer ${TEST_CONTROL_TOKEN}` } }),
     waitForOutput,
     async stop() {
       if (proc.exitCode === null) proc.kill('SIGTERM');
@@ -97,7 +103,7 @@ export async function startNuvola(
 /** Runs the CLI to completion. */
 export function runCli(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const proc = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const proc = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, NUVOLA_CONTROL_TOKEN: TEST_CONTROL_TOKEN, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     proc.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
