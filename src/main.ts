@@ -126,6 +126,7 @@ export async function startPlatform(config: PlatformConfig, options: StartOption
     },
     maxAwsBodyBytes: LAMBDA_LIMITS.MAX_SYNC_REQUEST_BYTES + 1024,
     secretOf: (id) => keys.secretOf(id),
+    onError: (err) => events.emit('warning', `request failed: ${(err as Error).stack ?? String(err)}`),
     now: () => clock.now(),
   });
 

@@ -43,7 +43,12 @@ async function route(options: LambdaApiOptions, req: AwsRequest, requestId: stri
   }
   const m = /^\/2015-03-31\/functions\/([^/]+)(\/invocations|\/configuration)?$/.exec(path);
   if (!m) throw unknownOperation(req);
-  const name = decodeURIComponent(m[1]!);
+  let name: string;
+  try {
+    name = decodeURIComponent(m[1]!);
+  } catch {
+    throw new PlatformError('VALIDATION', `1 validation error detected: Value '${m[1]}' at 'functionName' failed to satisfy constraint: Member must satisfy regular expression pattern: (arn:(aws[a-zA-Z-]*)?:lambda:)?([a-z]{2}(-gov)?-[a-z]+-\\d{1}:)?(\\d{12}:)?(function:)?([a-zA-Z0-9-_]+)(:(\\$LATEST|[a-zA-Z0-9-_]+))?`);
+  }
   const op = m[2];
   if (op === '/invocations' && req.method === 'POST') return invoke(functions, name, req);
   if (op === '/configuration' && req.method === 'GET') return json(200, configuration(functions.get(name)), requestId);

@@ -38,6 +38,17 @@ export async function dev(options: DevOptions): Promise<void> {
 
   const stopWatching = config.watch ? watchSources(platform, config.appDir, p, pe) : () => undefined;
 
+  if (!isLoopback(config.host)) {
+    err.write(
+      [
+        `${pe.yellow('warning:')} listening on ${config.host}: Nuvola is reachable from the network, not only from this machine.`,
+        '  Exposed: the app\'s HTTP API (its routes answer anyone, as on AWS),',
+        '           the AWS endpoints (only requests signed with the key pair shown below or a function\'s own),',
+        '           the control API (only with the bearer token in the state directory or NUVOLA_CONTROL_TOKEN).',
+        '  Function code runs on this machine. See the README\'s security section before exposing Nuvola.',
+      ].join('\n') + '\n',
+    );
+  }
   // Ready is announced once the watcher is in place: an edit made on seeing it is not missed.
   out.write(`Nuvola ready at ${platform.url} (${Math.round(performance.now() - started)} ms), app "${platform.appName}"\n`);
   out.write(`  HTTP API      ${platform.url}/\n`);
@@ -67,6 +78,8 @@ export async function dev(options: DevOptions): Promise<void> {
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => stop(signal));
   const stopParentWatch = watchParents(stop);
 }
+
+const isLoopback = (host: string): boolean => /^(localhost|127(\.\d{1,3}){3}|::1|\[::1\])$/i.test(host);
 
 /** Rebuilds on change, one reload after another; returns the function that stops watching. */
 function watchSources(platform: Platform, appDir: string, p: Paint, pe: Paint): () => void {

@@ -162,10 +162,16 @@ async function write(res: ServerResponse, reply: ControlReply): Promise<void> {
   switch (reply.kind) {
     case 'json':
       return send(res, reply.status ?? 200, reply.body);
-    case 'file':
+    case 'file': {
+      // Opened before the status is sent: a file gone missing is an error answer, not a cut stream.
+      const stream = createReadStream(reply.path);
+      await new Promise<void>((resolve, reject) => stream.once('open', () => resolve()).once('error', reject)).catch((err: unknown) => {
+        throw new PlatformError('INTERNAL', `The file behind this answer cannot be read: ${(err as NodeJS.ErrnoException).code ?? 'error'}`);
+      });
       res.writeHead(200, { 'content-type': reply.contentType });
-      createReadStream(reply.path).on('error', () => res.destroy()).pipe(res);
+      stream.on('error', () => res.destroy()).pipe(res);
       return;
+    }
     case 'stream': {
       const head = () => {
         if (!res.headersSent) res.writeHead(200, { 'content-type': 'application/x-ndjson', 'cache-control': 'no-store' });

@@ -27,6 +27,8 @@ export interface ListenerOptions {
   /** The secret of an access key the platform issued, for verifying signatures. */
   readonly secretOf: (accessKeyId: string) => string | undefined;
   readonly now: () => number;
+  /** Told of a fault of the platform while serving a request (the client got a 500). */
+  readonly onError: (err: unknown) => void;
 }
 
 const NODE_CRYPTO: SigV4Crypto = {
@@ -34,14 +36,18 @@ const NODE_CRYPTO: SigV4Crypto = {
   hmac: (key, data) => createHmac('sha256', key).update(data).digest(),
 };
 
-
 export function createListener(options: ListenerOptions): Server {
   const server = createServer((req, res) => {
     void dispatch(options, req, res).catch((err: unknown) => {
+      // A client that went away mid-request is no fault of ours, and has no one to answer.
+      if (req.destroyed || (err as NodeJS.ErrnoException).code === 'ECONNRESET' || (err as Error).message === 'aborted') {
+        res.destroy();
+        return;
+      }
       // A fault of the platform itself: answer, never crash the listener.
       if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ message: 'Internal Server Error' }));
-      process.emitWarning(`request failed: ${(err as Error).stack ?? String(err)}`);
+      options.onError(err);
     });
   });
   server.keepAliveTimeout = 65_000;

@@ -4,7 +4,7 @@
  * instance starts one (from a pre-started spare) unless the function's reserved concurrency or the
  * platform's limit is reached, in which case it is throttled.
  */
-import { readdirSync, rmSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { PlatformError } from '../core/errors.js';
@@ -50,6 +50,7 @@ export class ProcessExecutor implements Executor {
   constructor(options: ProcessExecutorOptions) {
     this.options = options;
     removeStaleSiblings(options.dir);
+    markOwner(options.dir);
     this.spares = new Spares({
       dir: options.dir,
       bootstrapPath: options.bootstrapPath,
@@ -210,9 +211,28 @@ export class ProcessExecutor implements Executor {
   }
 }
 
+const OWNER_FILE = '.owner';
+
+/** Records which process owns `dir`: its pid names the directory, its start time tells a reused pid. */
+function markOwner(dir: string): void {
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(path.join(dir, OWNER_FILE), startTimeOf(process.pid) ?? '');
+}
+
+/** The start time of a process in clock ticks since boot (Linux); undefined where unknown. */
+function startTimeOf(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * Instance directories are named by the platform process that made them; those of processes no
- * longer running (a platform killed with -9 cannot clean up) are removed.
+ * longer running (a platform killed with -9 cannot clean up) are removed, and so are those whose pid
+ * now belongs to another process (its start time differs from the one recorded).
  */
 function removeStaleSiblings(dir: string): void {
   const parent = path.dirname(dir);
@@ -224,9 +244,20 @@ function removeStaleSiblings(dir: string): void {
   }
   for (const name of names) {
     const pid = Number(name);
-    if (!Number.isInteger(pid) || pid === process.pid || isRunning(pid)) continue;
+    if (!Number.isInteger(pid) || pid === process.pid || (isRunning(pid) && !reused(path.join(parent, name), pid))) continue;
     rmSync(path.join(parent, name), { recursive: true, force: true });
   }
+}
+
+function reused(dir: string, pid: number): boolean {
+  let recorded: string;
+  try {
+    recorded = readFileSync(path.join(dir, OWNER_FILE), 'utf8');
+  } catch {
+    return false; // no record: trust the pid
+  }
+  const now = startTimeOf(pid);
+  return recorded !== '' && now !== undefined && recorded !== now;
 }
 
 function isRunning(pid: number): boolean {

@@ -115,6 +115,16 @@ describe('nuvola dev output', () => {
   });
 });
 
+describe('listening beyond this machine', () => {
+  it('says what is exposed, and how each part is protected', async () => {
+    nuvola = await startNuvola(await copyApp(MINIMAL), { args: ['--host', '0.0.0.0'] });
+    await nuvola.waitForOutput(/warning: listening on 0\.0\.0\.0: Nuvola is reachable from the network/);
+    expect(nuvola.output()).toMatch(/the control API \(only with the bearer token/);
+    // The control API still refuses a request without the token from any address.
+    expect((await fetch(nuvola.url.replace('0.0.0.0', '127.0.0.1') + '/_nuvola/functions')).status).toBe(401);
+  });
+});
+
 describe('nuvola invoke and logs', () => {
   it('find the platform of the app in the current directory and its token, and refuse an unknown function', async () => {
     // Without NUVOLA_CONTROL_TOKEN: the platform makes a token and keeps it where the CLI finds it.
