@@ -5,6 +5,8 @@
  * `async (event, context)` or callback handlers, console output tagged with the request id, and
  * Lambda's error objects. The platform enforces timeouts and memory from outside.
  */
+import { syncBuiltinESMExports } from 'node:module';
+import os, { constants as osConstants } from 'node:os';
 import { format } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import { performance } from 'node:perf_hooks';
@@ -12,6 +14,39 @@ import type { FromInstance, Invoke, LambdaErrorObject, LoadFunction, ToInstance 
 import { LAMBDA_LIMITS } from '../core/lambda.js';
 
 const SELF = import.meta.url;
+
+/**
+ * Function code may signal only its own process, as in Lambda's sandbox where no other is visible:
+ * without this it could kill the platform (`process.kill(process.ppid)`) or any process of the same
+ * user. `process.kill` calls `process._kill`, which is replaced for good (not writable, not
+ * configurable) before any function code loads; the permission model denies `process.binding`, the
+ * other way to the raw call. `os.setPriority` is held to this process likewise.
+ */
+function confineToSelf(): void {
+  const self = process.pid;
+  const EPERM = -osConstants.errno.EPERM;
+  const raw = (process as unknown as { _kill: (pid: number, signal: number) => number })._kill.bind(process);
+  Object.defineProperty(process, '_kill', {
+    value: (pid: number, signal: number) => (pid === self ? raw(pid, signal) : EPERM),
+    writable: false,
+    configurable: false,
+    enumerable: false,
+  });
+  const setPriority = os.setPriority.bind(os);
+  Object.defineProperty(os, 'setPriority', {
+    value: (pidOrPriority: number, priority?: number) => {
+      if (priority !== undefined && pidOrPriority !== 0 && pidOrPriority !== self) {
+        throw Object.assign(new Error('EPERM: operation not permitted, setPriority'), { code: 'EPERM', errno: -osConstants.errno.EPERM, syscall: 'setPriority' });
+      }
+      return priority === undefined ? setPriority(pidOrPriority) : setPriority(pidOrPriority, priority);
+    },
+    writable: false,
+    configurable: false,
+  });
+  // `import { setPriority } from 'node:os'` reads the ESM facade, which keeps its own copy until synced.
+  syncBuiltinESMExports();
+}
+confineToSelf();
 
 const send = (msg: FromInstance): void => {
   process.send?.(msg);

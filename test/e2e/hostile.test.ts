@@ -67,10 +67,29 @@ describe('a function that attacks the platform', () => {
     await stillServing();
   });
 
+  it('cannot signal the platform or any other process, nor renice them', async () => {
+    const out = await invoke('signals');
+    expect(out.result).toEqual({
+      probeParent: 'EPERM',
+      probeInit: 'EPERM',
+      raw: 'EPERM',
+      replace: 'error',
+      renice: 'EPERM',
+      reniceSelf: 'allowed',
+      self: 'allowed',
+      killParent: 'EPERM',
+    });
+    await stillServing();
+  });
+
   it('cannot open the platform’s inspector with SIGUSR1', async () => {
     const before = await listening(9229);
     const out = await invoke('inspector');
-    if (!before) expect(out.result).toEqual({ inspectorOpen: false });
+    if (!before) expect(out.result).toEqual({ signalled: false, inspectorOpen: false });
+    // And were the signal to get through (here the test sends it), the platform holds it.
+    nuvola.proc.kill('SIGUSR1');
+    await new Promise((r) => setTimeout(r, 300));
+    if (!before) expect(await listening(9229)).toBe(false);
     expect(nuvola.output()).not.toMatch(/Debugger listening/);
     await stillServing();
   });
