@@ -5,6 +5,7 @@
  * `async (event, context)` or callback handlers, console output tagged with the request id, and
  * Lambda's error objects. The platform enforces timeouts and memory from outside.
  */
+import { readSync } from 'node:fs';
 import { syncBuiltinESMExports } from 'node:module';
 import os, { constants as osConstants } from 'node:os';
 import { format } from 'node:util';
@@ -51,6 +52,30 @@ confineToSelf();
 const send = (msg: FromInstance): void => {
   process.send?.(msg);
 };
+
+/** The platform writes a byte here before each invocation; end of file means it is gone. */
+const THAW_FD = 4;
+
+/**
+ * Lambda freezes an execution environment between invocations: code the function left scheduled
+ * (timers, pending I/O) does not run until the next one. Here the whole thread blocks reading the
+ * thaw pipe once the message is out, so nothing runs, nothing allocates; the platform's byte
+ * resumes it (overdue timers then fire, as they do on a thawed Lambda), and the platform's death
+ * closes the pipe, which ends the process.
+ */
+function sendAndFreeze(msg: FromInstance): void {
+  if (!process.send) return;
+  process.send(msg, () => {
+    const byte = Buffer.alloc(1);
+    let n: number;
+    try {
+      n = readSync(THAW_FD, byte);
+    } catch {
+      return; // no thaw pipe (started by hand): run unfrozen
+    }
+    if (n === 0) process.exit(0);
+  });
+}
 
 type Handler = (event: unknown, context: object, callback?: (err?: unknown, result?: unknown) => void) => unknown;
 
@@ -121,7 +146,7 @@ async function load(msg: LoadFunction): Promise<void> {
       return;
     }
     handler = found as Handler;
-    send({ type: 'loaded', initDurationMs: performance.now() - started });
+    sendAndFreeze({ type: 'loaded', initDurationMs: performance.now() - started });
   } catch (err) {
     const error = toErrorObject(err);
     if (err instanceof SyntaxError) error.errorType = 'Runtime.UserCodeSyntaxError';
@@ -169,7 +194,9 @@ async function invoke(msg: Invoke): Promise<void> {
     const maxRssKb = process.resourceUsage().maxRSS;
     current = undefined;
     if (err !== null && err !== undefined) {
-      send({ type: 'failure', requestId: msg.requestId, error: toErrorObject(err), durationMs, maxRssKb, fatal });
+      const failure: FromInstance = { type: 'failure', requestId: msg.requestId, error: toErrorObject(err), durationMs, maxRssKb, fatal };
+      if (fatal) send(failure);
+      else sendAndFreeze(failure);
       return;
     }
     let payload: string;
@@ -177,7 +204,7 @@ async function invoke(msg: Invoke): Promise<void> {
       payload = result === undefined ? 'null' : (JSON.stringify(result) ?? 'null');
     } catch (e) {
       const error = { errorType: 'Runtime.MarshalError', errorMessage: `Unable to stringify response body: ${(e as Error).message}`, trace: [] };
-      send({ type: 'failure', requestId: msg.requestId, error, durationMs, maxRssKb, fatal: false });
+      sendAndFreeze({ type: 'failure', requestId: msg.requestId, error, durationMs, maxRssKb, fatal: false });
       return;
     }
     if (payload.length > LAMBDA_LIMITS.MAX_SYNC_RESPONSE_BYTES && Buffer.byteLength(payload) > LAMBDA_LIMITS.MAX_SYNC_RESPONSE_BYTES) {
@@ -186,10 +213,10 @@ async function invoke(msg: Invoke): Promise<void> {
         errorMessage: `Response payload size exceeded maximum allowed payload size (${LAMBDA_LIMITS.MAX_SYNC_RESPONSE_BYTES} bytes).`,
         trace: [],
       };
-      send({ type: 'failure', requestId: msg.requestId, error, durationMs, maxRssKb, fatal: false });
+      sendAndFreeze({ type: 'failure', requestId: msg.requestId, error, durationMs, maxRssKb, fatal: false });
       return;
     }
-    send({ type: 'result', requestId: msg.requestId, payload, durationMs, maxRssKb });
+    sendAndFreeze({ type: 'result', requestId: msg.requestId, payload, durationMs, maxRssKb });
   };
 
   const context = contextFor(msg, f) as { callbackWaitsForEmptyEventLoop: boolean };

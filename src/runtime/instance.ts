@@ -34,6 +34,7 @@ const HEAP_SHARE = 0.85;
 /** Lambda gives the init phase 10 s (https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html). */
 export const INIT_TIMEOUT_MS = 10_000;
 const STDERR_TAIL = 4096;
+const THAW_BYTE = Buffer.of(1);
 const LAMBDA_PATH = '/usr/local/bin:/usr/bin/:/bin:/opt/bin';
 
 interface Pending {
@@ -86,7 +87,8 @@ export class Instance {
         options.bootstrapPath,
       ],
       {
-        stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+        // fd 4: the thaw pipe; the instance blocks on it between invocations (bootstrap.worker.ts).
+        stdio: ['ignore', 'pipe', 'pipe', 'ipc', 'pipe'],
         // Nothing of the platform's own environment leaks in; the function's is set at load.
         env: { PATH: LAMBDA_PATH, TMPDIR: this.tmpDir, LANG: 'en_US.UTF-8', TZ: ':UTC' },
         cwd: options.dir,
@@ -111,6 +113,8 @@ export class Instance {
     });
     this.pipeLines('stdout');
     this.pipeLines('stderr');
+    // An instance that died leaves the thaw pipe broken: its next write fails, and is of no interest.
+    this.child.stdio[4]?.on('error', () => undefined);
   }
 
   get pid(): number | undefined {
@@ -176,6 +180,7 @@ export class Instance {
         this.kill();
       }, timeoutMs);
       this.pending = { requestId, started, timer, resolve };
+      this.thaw();
       this.send({ type: 'invoke', requestId, payload, deadline: Date.now() + timeoutMs, clientContext });
     });
   }
@@ -203,6 +208,12 @@ export class Instance {
   async dispose(): Promise<void> {
     this.kill();
     await rm(path.dirname(this.codeDir), { recursive: true, force: true }).catch(() => undefined);
+  }
+
+  /** Wakes the instance, frozen since its last answer (or its init). */
+  private thaw(): void {
+    const pipe = this.child.stdio[4] as NodeJS.WritableStream | null | undefined;
+    if (pipe && !(pipe as { destroyed?: boolean }).destroyed) pipe.write(THAW_BYTE);
   }
 
   private send(msg: ToInstance): void {

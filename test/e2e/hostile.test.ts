@@ -67,6 +67,20 @@ describe('a function that attacks the platform', () => {
     await stillServing();
   });
 
+  it('is frozen between invocations: what it left scheduled runs only when it is invoked again', async () => {
+    const logsOf = async () => ((await (await nuvola.control('/logs?fn=lingers&limit=100')).json()) as { records: { requestId: string | null; message: string }[] }).records;
+    const first = await invoke('lingers');
+    expect(first.result).toBe(1);
+    await new Promise((r) => setTimeout(r, 400));
+    expect((await logsOf()).some((r) => r.message.includes('still running after call 1'))).toBe(false);
+    const second = await invoke('lingers');
+    expect(second.result).toBe(2);
+    await new Promise((r) => setTimeout(r, 300));
+    // Thawed for the second call, the first call's timer fired, within the second invocation.
+    const line = (await logsOf()).find((r) => r.message.includes('still running after call 1'));
+    expect(line?.requestId).toBe(second.requestId);
+  });
+
   it('cannot signal the platform or any other process, nor renice them', async () => {
     const out = await invoke('signals');
     expect(out.result).toEqual({
