@@ -83,6 +83,7 @@ export async function startPlatform(config: PlatformConfig, options: StartOption
     maxConcurrency: config.maxConcurrency,
     idleTimeoutMs: config.idleTimeoutMs,
     sparesPerMemorySize: config.spares,
+    maxOutputBytesPerInvocation: config.maxLogBytesPerInvocation,
   });
 
   const faces = new Map<string, ServiceFace<unknown>>();

@@ -24,6 +24,8 @@ export const ConfigSchema = z.object({
   idleTimeoutMs: int(100).default(5 * 60_000),
   /** Pre-started empty instances per memory size in use. */
   spares: int(0, 64).default(2),
+  /** Output one invocation may write; the rest is dropped and counted in its log. */
+  maxLogBytesPerInvocation: int(1024).default(10 * 1024 * 1024),
   logRetention: z
     .object({ perFunction: int(100).default(10_000), maxAgeMs: int(60_000).default(7 * 24 * 3_600_000) })
     .default({ perFunction: 10_000, maxAgeMs: 7 * 24 * 3_600_000 }),
@@ -42,6 +44,7 @@ const ENV: Record<string, keyof ConfigInput> = {
   NUVOLA_MAX_CONCURRENCY: 'maxConcurrency',
   NUVOLA_IDLE_TIMEOUT_MS: 'idleTimeoutMs',
   NUVOLA_SPARES: 'spares',
+  NUVOLA_MAX_LOG_BYTES: 'maxLogBytesPerInvocation',
   NUVOLA_STATE_DIR: 'stateDir',
 };
 

@@ -123,6 +123,10 @@ export class FunctionPool {
       outcome = { kind: 'exit', how: 'signal: killed', outOfMemory: true, durationMs: outcome.durationMs };
     }
     const result = this.toResult(requestId, spec, outcome, initDurationMs);
+    const dropped = instance.takeDropped();
+    if (dropped.lines > 0) {
+      this.deps.log(requestId, `${dropped.lines} lines (${dropped.bytes} characters) of output were dropped: over this invocation's log limit`);
+    }
     this.deps.log(requestId, endLine(requestId));
     this.deps.log(
       requestId,

@@ -27,6 +27,8 @@ export interface InstanceOptions {
   /** Output lines outside the IPC channel (raw stdout/stderr writes) and console lines. */
   readonly onOutput: (instance: Instance, stream: 'stdout' | 'stderr', requestId: string | null, line: string) => void;
   readonly onExit: (instance: Instance) => void;
+  /** Output an invocation (or the init) may write; past it, lines are dropped and counted. */
+  readonly maxOutputBytes: number;
 }
 
 /** Heap share of the memory setting: the rest is left to buffers, code and the runtime itself. */
@@ -65,6 +67,8 @@ export class Instance {
   private loadWaiter: ((o: LoadOutcome) => void) | undefined;
   private stderrTail = '';
   private protocolProblem: string | undefined;
+  /** Output of the current invocation (or init) so far, and what was dropped past the limit. */
+  private output = { bytes: 0, droppedLines: 0, droppedBytes: 0 };
 
   constructor(options: InstanceOptions) {
     this.options = options;
@@ -180,6 +184,7 @@ export class Instance {
         this.kill();
       }, timeoutMs);
       this.pending = { requestId, started, timer, resolve };
+      this.output = { bytes: 0, droppedLines: 0, droppedBytes: 0 };
       this.thaw();
       this.send({ type: 'invoke', requestId, payload, deadline: Date.now() + timeoutMs, clientContext });
     });
@@ -210,6 +215,24 @@ export class Instance {
     await rm(path.dirname(this.codeDir), { recursive: true, force: true }).catch(() => undefined);
   }
 
+  /** Output dropped since the invocation began (and the count reset for the next one). */
+  takeDropped(): { lines: number; bytes: number } {
+    const { droppedLines: lines, droppedBytes: bytes } = this.output;
+    this.output = { bytes: 0, droppedLines: 0, droppedBytes: 0 };
+    return { lines, bytes };
+  }
+
+  private emit(stream: 'stdout' | 'stderr', line: string): void {
+    const size = line.length + 1;
+    if (this.output.bytes + size > this.options.maxOutputBytes) {
+      this.output.droppedLines++;
+      this.output.droppedBytes += size;
+      return;
+    }
+    this.output.bytes += size;
+    this.options.onOutput(this, stream, this.currentRequestId, line);
+  }
+
   /** Wakes the instance, frozen since its last answer (or its init). */
   private thaw(): void {
     const pipe = this.child.stdio[4] as NodeJS.WritableStream | null | undefined;
@@ -234,7 +257,7 @@ export class Instance {
       case 'log':
         // Attributed to the invocation the platform knows is running, not to the id the message
         // claims: a function must not write into another invocation's log tail.
-        this.options.onOutput(this, 'stdout', this.currentRequestId, cut(msg.line));
+        this.emit('stdout', cut(msg.line));
         return;
       case 'loaded':
         this.loadWaiter?.({ ok: true, initDurationMs: msg.initDurationMs });
@@ -295,17 +318,17 @@ export class Instance {
       const lines = (rest + chunk).split('\n');
       rest = lines.pop() ?? '';
       for (const line of lines) {
-        if (!dropping) this.options.onOutput(this, stream, this.currentRequestId, cut(line));
+        if (!dropping) this.emit(stream, cut(line));
         dropping = false;
       }
       if (rest.length > MESSAGE_LIMITS.MAX_LOG_LINE_CHARS) {
-        if (!dropping) this.options.onOutput(this, stream, this.currentRequestId, cut(rest));
+        if (!dropping) this.emit(stream, cut(rest));
         dropping = true;
         rest = '';
       }
     });
     readable.on('end', () => {
-      if (rest) this.options.onOutput(this, stream, this.currentRequestId, rest);
+      if (rest) this.emit(stream, rest);
     });
   }
 }

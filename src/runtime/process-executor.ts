@@ -29,7 +29,12 @@ export interface ProcessExecutorOptions {
   readonly idleTimeoutMs: number;
   /** Pre-started empty instances kept per memory size. */
   readonly sparesPerMemorySize: number;
+  /** Output one invocation may write (characters of its lines); default 10 MiB. */
+  readonly maxOutputBytesPerInvocation?: number;
 }
+
+/** Past this much output an invocation's lines are dropped and counted: a log is for reading. */
+export const DEFAULT_MAX_OUTPUT_BYTES = 10 * 1024 * 1024;
 
 /** How often busy instances' memory is read. */
 const MEMORY_WATCH_MS = 50;
@@ -55,6 +60,7 @@ export class ProcessExecutor implements Executor {
       dir: options.dir,
       bootstrapPath: options.bootstrapPath,
       perMemorySize: options.sparesPerMemorySize,
+      maxOutputBytes: options.maxOutputBytesPerInvocation ?? DEFAULT_MAX_OUTPUT_BYTES,
       onOutput: (instance, stream, requestId, line) => {
         const fn = instance.functionName;
         // A probe's output is not the function's log: its module runs again at the first invocation.

@@ -13,6 +13,7 @@ export interface SparesOptions {
   readonly perMemorySize: number;
   readonly onOutput: InstanceOptions['onOutput'];
   readonly onExit: InstanceOptions['onExit'];
+  readonly maxOutputBytes: number;
 }
 
 export class Spares {
@@ -100,6 +101,7 @@ export class Spares {
       bootstrapPath: this.options.bootstrapPath,
       onOutput: this.options.onOutput,
       onExit: this.options.onExit,
+      maxOutputBytes: this.options.maxOutputBytes,
     });
   }
 }

@@ -8,7 +8,7 @@ import { copyApp, ROOT, startNuvola, TEST_CONTROL_TOKEN, type Running } from '..
 
 let nuvola: Running;
 beforeAll(async () => {
-  nuvola = await startNuvola(await copyApp(path.join(ROOT, 'test/fixtures/hostile')));
+  nuvola = await startNuvola(await copyApp(path.join(ROOT, 'test/fixtures/hostile')), { env: { NUVOLA_MAX_LOG_BYTES: String(1024 * 1024) } });
 });
 afterAll(() => nuvola.stop());
 
@@ -93,6 +93,18 @@ describe('a function that attacks the platform', () => {
       self: 'allowed',
       killParent: 'EPERM',
     });
+    await stillServing();
+  });
+
+  it('cannot write more log than an invocation may: the rest is dropped and counted', async () => {
+    const out = await invoke('chatty');
+    expect(out.result).toBe('said a lot');
+    const records = ((await (await nuvola.control(`/logs?fn=chatty&requestId=${out.requestId}&limit=10000`)).json()) as { records: { message: string }[] }).records;
+    const kept = records.filter((r) => r.message.endsWith('y'.repeat(99))).length;
+    expect(kept).toBeGreaterThan(5_000);
+    expect(kept).toBeLessThan(20_000);
+    const note = records.find((r) => r.message.includes('of output were dropped'));
+    expect(note?.message).toMatch(new RegExp(`^${20_000 - kept} lines \\(\\d+ characters\\) of output were dropped: over this invocation's log limit$`));
     await stillServing();
   });
 
