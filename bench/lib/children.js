@@ -31,6 +31,8 @@ export function makeTempDir(prefix) {
  * Starts `node <args>` and resolves once a stdout line matches `ready`, with the match and the
  * milliseconds from spawn to that line. Rejects if the process exits or stays silent too long.
  */
+const OUTPUT_TAIL = 64 * 1024;
+
 export async function startChild(args, { ready, env = {}, cwd = ROOT, ipc = false, timeoutMs = READY_TIMEOUT_MS }) {
   if (stopping) throw new Error('the bench is stopping');
   const spawnedAt = performance.now();
@@ -39,19 +41,24 @@ export async function startChild(args, { ready, env = {}, cwd = ROOT, ipc = fals
   running.add(child);
   child.once('exit', () => running.delete(child));
   let output = '';
-  child.stderr.setEncoding('utf8').on('data', (s) => (output += s));
+  // Only the last of what a child prints is kept: `nuvola dev` prints a line per request, and the
+  // bench must not spend its CPU on a growing string while it measures.
+  const keep = (s) => (output = (output + s).slice(-OUTPUT_TAIL));
+  child.stderr.setEncoding('utf8').on('data', keep);
   child.stdout.setEncoding('utf8');
   try {
     const match = await new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`no ready line after ${timeoutMs} ms`)), timeoutMs);
-      child.stdout.on('data', (s) => {
-        output += s;
+      const untilReady = (s) => {
+        keep(s);
         const m = ready.exec(output);
         if (m) {
           clearTimeout(timer);
+          child.stdout.off('data', untilReady).on('data', keep);
           resolve(m);
         }
-      });
+      };
+      child.stdout.on('data', untilReady);
       child.once('exit', (code, signal) => {
         clearTimeout(timer);
         reject(new Error(`exited (${signal ?? `code ${code}`}) before it was ready`));
@@ -71,6 +78,7 @@ export const BENCH_CONTROL_TOKEN = 'bench-control-token';
 /** `nuvola dev <appDir> --port 0` with its own state directory under the OS temp dir. */
 export async function startNuvola(appDir, env = {}) {
   const stateDir = makeTempDir('state');
+  // As a user runs it: with a line per request.
   const started = await startChild([NUVOLA_BIN, 'dev', appDir, '--port', '0'], {
     ready: READY,
     env: { NUVOLA_STATE_DIR: stateDir, NUVOLA_CONTROL_TOKEN: BENCH_CONTROL_TOKEN, ...env },
