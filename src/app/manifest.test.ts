@@ -57,6 +57,7 @@ api:
           runtime: 'nodejs22.x',
           memory: 256,
           timeout: 5,
+          ephemeralStorage: 512,
           environment: { TABLE: 'items', RETRIES: '3', VERBOSE: 'true' },
           reservedConcurrency: 10,
           provisionedConcurrency: 1,
@@ -74,6 +75,7 @@ api:
           runtime: DEFAULT_RUNTIME,
           memory: 128,
           timeout: 3,
+          ephemeralStorage: 512,
           environment: {},
           events: [{ type: 'http', routeKey: '$default' }],
         },
@@ -102,6 +104,7 @@ api:
       runtime: DEFAULT_RUNTIME,
       memory: 128,
       timeout: 3,
+      ephemeralStorage: 512,
       environment: {},
       events: [],
     });
@@ -152,7 +155,7 @@ provider: aws
 `),
     ).toEqual([
       'nuvola.yaml:5:13 functions.getItem.memory — expected an integer from 128 to 10240 (MB), got 99999',
-      'nuvola.yaml:6:5 functions.getItem.memroy — unknown key "memroy"; allowed keys: handler, runtime, memory, timeout, environment, reservedConcurrency, provisionedConcurrency, events',
+      'nuvola.yaml:6:5 functions.getItem.memroy — unknown key "memroy"; allowed keys: handler, runtime, memory, timeout, ephemeralStorage, environment, reservedConcurrency, provisionedConcurrency, events',
       'nuvola.yaml:9:15 functions.getItem.events[1].http — expected a greedy parameter like {proxy+} only as the last segment, got "/a/{proxy+}/b"',
       'nuvola.yaml:10:15 functions.getItem.events[2].http — expected a method among GET POST PUT PATCH DELETE HEAD OPTIONS ANY, got "FETCH"',
       'nuvola.yaml:11:9 functions.getItem.events[3] — unknown event type "sqs"; supported: http',

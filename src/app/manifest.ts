@@ -21,6 +21,8 @@ export const DEFAULT_RUNTIME: Runtime = runtimeForNode(process.versions.node);
 export const LIMITS = {
   MEMORY_MB: { min: 128, max: 10240, default: 128 },
   TIMEOUT_SECONDS: { min: 1, max: 900, default: 3 },
+  // Lambda's EphemeralStorage.Size: the function's /tmp.
+  EPHEMERAL_STORAGE_MB: { min: 512, max: 10240, default: 512 },
   // HTTP API integrations time out after at most 30 s, whatever the function's own timeout.
   API_TIMEOUT_SECONDS: { min: 1, max: 30, default: 30 },
   // apigatewayv2 CorsConfiguration.MaxAge: -1 disables preflight caching.
@@ -192,6 +194,7 @@ const functionSchema = section('a mapping with at least a handler', {
   runtime: z.enum(RUNTIMES, { error: `expected one of ${RUNTIMES.join(', ')}` }).default(DEFAULT_RUNTIME),
   memory: intIn(LIMITS.MEMORY_MB, 'MB').default(LIMITS.MEMORY_MB.default),
   timeout: intIn(LIMITS.TIMEOUT_SECONDS, 'seconds').default(LIMITS.TIMEOUT_SECONDS.default),
+  ephemeralStorage: intIn(LIMITS.EPHEMERAL_STORAGE_MB, 'MB').default(LIMITS.EPHEMERAL_STORAGE_MB.default),
   environment: envSchema.default({}),
   reservedConcurrency: nonNegativeInt().optional(),
   provisionedConcurrency: nonNegativeInt().optional(),

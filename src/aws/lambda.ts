@@ -125,6 +125,7 @@ function configuration(fn: FunctionInfo): Record<string, unknown> {
     Description: '',
     Timeout: fn.timeoutSeconds,
     MemorySize: fn.memoryMb,
+    EphemeralStorage: { Size: fn.ephemeralStorageMb },
     LastModified: new Date(fn.lastModified).toISOString().replace('Z', '+0000'),
     CodeSha256: Buffer.from(fn.codeSha256, 'hex').toString('base64'),
     Version: '$LATEST',
@@ -135,7 +136,6 @@ function configuration(fn: FunctionInfo): Record<string, unknown> {
     LastUpdateStatus: 'Successful',
     PackageType: 'Zip',
     Architectures: ['x86_64'],
-    EphemeralStorage: { Size: 512 },
     LoggingConfig: { LogFormat: 'Text', LogGroup: `/aws/lambda/${fn.name}` },
   };
 }

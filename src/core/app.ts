@@ -23,6 +23,8 @@ export interface FunctionConfig {
   runtime: NodeRuntime;
   memory: number;
   timeout: number;
+  /** MB of the function's temporary directory (Lambda's `EphemeralStorage.Size`). */
+  ephemeralStorage: number;
   environment: Record<string, string>;
   reservedConcurrency?: number;
   provisionedConcurrency?: number;

@@ -20,6 +20,8 @@ export interface FunctionSpec {
   readonly runtime: NodeRuntime;
   readonly memoryMb: number;
   readonly timeoutSeconds: number;
+  /** Size of the function's temporary directory, MB; past it the invocation fails with ENOSPC. */
+  readonly ephemeralStorageMb: number;
   readonly environment: Readonly<Record<string, string>>;
   /** The function's own key pair (its execution role), handed to it as `AWS_ACCESS_KEY_ID` / `AWS_SECRET_ACCESS_KEY`. */
   readonly credentials: AccessKey;

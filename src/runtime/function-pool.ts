@@ -122,6 +122,15 @@ export class FunctionPool {
       instance.kill();
       outcome = { kind: 'exit', how: 'signal: killed', outOfMemory: true, durationMs: outcome.durationMs };
     }
+    // An invocation long enough to have filled its temporary directory is measured once it ends (the
+    // executor's watch measures the busy ones): writing hundreds of MB takes longer than this.
+    if ((outcome.kind === 'result' || outcome.kind === 'failure') && outcome.durationMs >= STORAGE_CHECK_AFTER_MS) {
+      if ((await instance.storageBytes()) > spec.ephemeralStorageMb * 1024 * 1024) {
+        instance.storageFull = true;
+        instance.kill();
+        outcome = { kind: 'exit', how: 'signal: killed', outOfMemory: false, storageFull: true, durationMs: outcome.durationMs };
+      }
+    }
     const result = this.toResult(requestId, spec, outcome, initDurationMs);
     const dropped = instance.takeDropped();
     if (dropped.lines > 0) {
@@ -157,7 +166,7 @@ export class FunctionPool {
         return { ...this.failed(base, error, mb((outcome.rssBytes ?? 0) / 1024)), timedOut: true };
       }
       case 'exit': {
-        const error = exitError(requestId, outcome.how, outcome.outOfMemory);
+        const error = outcome.storageFull ? storageFullError(spec.ephemeralStorageMb) : exitError(requestId, outcome.how, outcome.outOfMemory);
         this.logError(requestId, error);
         return this.failed(base, error, outcome.outOfMemory ? spec.memoryMb : 0);
       }
@@ -199,6 +208,18 @@ export class FunctionPool {
 }
 
 const mb = (kb: number): number => Math.ceil(kb / 1024);
+
+/** Invocations shorter than this are not measured at their end: they cannot write that much. */
+const STORAGE_CHECK_AFTER_MS = 100;
+
+/**
+ * On Lambda a write past `EphemeralStorage.Size` fails with ENOSPC, which the function sees and
+ * (unless it catches it) reports as its error. Here the directory is measured from outside, so the
+ * invocation fails as that unhandled error would, and the instance, its /tmp full, is replaced.
+ */
+function storageFullError(sizeMb: number): LambdaErrorObject {
+  return { errorType: 'Error', errorMessage: `ENOSPC: no space left on device (the function's ${sizeMb} MB of ephemeral storage are used up)`, trace: [] };
+}
 
 function sameEnv(a: FunctionSpec, b: FunctionSpec): boolean {
   const ka = Object.keys(a.environment);

@@ -4,7 +4,8 @@
  * directory. It starts empty (a spare) and is handed one function for its whole life.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { rm } from 'node:fs/promises';
+import { lstat, readdir, rm } from 'node:fs/promises';
+import type { Dirent } from 'node:fs';
 import { copyFileSync, existsSync, linkSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { instanceFlags } from './node-flags.js';
@@ -14,7 +15,7 @@ export type Outcome =
   | { kind: 'result'; payload: string; durationMs: number; maxRssKb: number }
   | { kind: 'failure'; error: LambdaErrorObject; durationMs: number; maxRssKb: number; fatal: boolean }
   | { kind: 'timeout'; durationMs: number; rssBytes: number | undefined }
-  | { kind: 'exit'; how: string; outOfMemory: boolean; durationMs: number };
+  | { kind: 'exit'; how: string; outOfMemory: boolean; storageFull?: boolean; durationMs: number };
 
 export type LoadOutcome = { ok: true; initDurationMs: number } | { ok: false; error: LambdaErrorObject };
 
@@ -36,6 +37,7 @@ const HEAP_SHARE = 0.85;
 /** Lambda gives the init phase 10 s (https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html). */
 export const INIT_TIMEOUT_MS = 10_000;
 const STDERR_TAIL = 4096;
+const STORAGE_WALK_LIMIT = 10_000;
 const THAW_BYTE = Buffer.of(1);
 const LAMBDA_PATH = '/usr/local/bin:/usr/bin/:/bin:/opt/bin';
 
@@ -61,6 +63,8 @@ export class Instance {
   dead = false;
   /** Set by the memory watch before it kills the process. */
   outOfMemory = false;
+  /** Set by the storage watch before it kills the process. */
+  storageFull = false;
   private readonly child: ChildProcess;
   private readonly options: InstanceOptions;
   private pending: Pending | undefined;
@@ -190,6 +194,35 @@ export class Instance {
     });
   }
 
+  /**
+   * Bytes of the files in the temporary directory. A directory too large to walk quickly (over
+   * `STORAGE_WALK_LIMIT` entries) counts as full: a function that makes that many files is not
+   * measured by reading them all on the platform's event loop.
+   */
+  async storageBytes(): Promise<number> {
+    let total = 0;
+    let entries = 0;
+    const walk = async (dir: string): Promise<void> => {
+      let names: Dirent[];
+      try {
+        names = await readdir(dir, { withFileTypes: true });
+      } catch {
+        return;
+      }
+      for (const entry of names) {
+        if (++entries > STORAGE_WALK_LIMIT) {
+          total = Number.POSITIVE_INFINITY;
+          return;
+        }
+        const p = path.join(dir, entry.name);
+        if (entry.isDirectory()) await walk(p);
+        else total += (await lstat(p).catch(() => undefined))?.size ?? 0;
+      }
+    };
+    await walk(this.tmpDir);
+    return total;
+  }
+
   /** Resident set size in bytes, read from /proc (Linux); undefined where unavailable. */
   rssBytes(): number | undefined {
     if (this.child.pid === undefined) return undefined;
@@ -296,7 +329,7 @@ export class Instance {
         ? `invalid message from the runtime (${this.protocolProblem})`
         : signal === 'SIGKILL' ? 'signal: killed' : signal ? `signal: ${signal.toLowerCase()}` : `exit status ${code ?? 0}`;
     const started = this.pending?.started ?? performance.now();
-    this.settle({ kind: 'exit', how, outOfMemory, durationMs: performance.now() - started });
+    this.settle({ kind: 'exit', how, outOfMemory, storageFull: this.storageFull, durationMs: performance.now() - started });
     this.loadWaiter?.({
       ok: false,
       error: { errorType: outOfMemory ? 'Runtime.OutOfMemory' : 'Runtime.ExitError', errorMessage: `Runtime exited during init: ${how}` },

@@ -38,6 +38,8 @@ export const DEFAULT_MAX_OUTPUT_BYTES = 10 * 1024 * 1024;
 
 /** How often busy instances' memory is read. */
 const MEMORY_WATCH_MS = 50;
+/** How often busy instances' temporary directories are measured (a walk of the directory). */
+const STORAGE_WATCH_MS = 500;
 
 export class ProcessExecutor implements Executor {
   private readonly options: ProcessExecutorOptions;
@@ -48,6 +50,7 @@ export class ProcessExecutor implements Executor {
   private readonly probes = new Set<Instance>();
   private readonly memoryWatch: NodeJS.Timeout;
   private cancelReap: (() => void) | undefined;
+  private lastStorageWatch = 0;
   private closed = false;
   /** Executions in flight across all functions. */
   active = 0;
@@ -191,12 +194,27 @@ export class ProcessExecutor implements Executor {
 
   private watchMemory(): void {
     const now = performance.now();
+    if (now - this.lastStorageWatch >= STORAGE_WATCH_MS) {
+      this.lastStorageWatch = now;
+      void this.watchStorage(now);
+    }
     for (const instance of this.owners.keys()) {
       // Short invocations are covered by the instance's own maxRSS report.
       if (instance.busyFor(now) < MEMORY_WATCH_MS) continue;
       const rss = instance.rssBytes();
       if (rss !== undefined && rss > instance.memoryMb * 1024 * 1024) {
         instance.outOfMemory = true;
+        instance.kill();
+      }
+    }
+  }
+
+  /** Busy instances' temporary directories, against their function's ephemeral storage. */
+  private async watchStorage(now: number): Promise<void> {
+    for (const [instance, pool] of this.owners) {
+      if (instance.busyFor(now) < STORAGE_WATCH_MS) continue;
+      if ((await instance.storageBytes()) > pool.spec.ephemeralStorageMb * 1024 * 1024) {
+        instance.storageFull = true;
         instance.kill();
       }
     }

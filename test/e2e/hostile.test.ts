@@ -108,6 +108,14 @@ describe('a function that attacks the platform', () => {
     await stillServing();
   });
 
+  it('cannot write more than its ephemeral storage: it fails with ENOSPC, and a fresh instance follows', async () => {
+    const out = await invoke('filler');
+    expect(out.error).toEqual({ type: 'Error', message: "ENOSPC: no space left on device (the function's 512 MB of ephemeral storage are used up)" });
+    const stats = (await (await nuvola.control('/functions')).json()) as { stats: { functions: Record<string, { busy: number; idle: number }> } };
+    expect(stats.stats.functions['filler']).toEqual({ busy: 0, idle: 0 });
+    await stillServing();
+  }, 60_000);
+
   it('cannot open the platform’s inspector with SIGUSR1', async () => {
     const before = await listening(9229);
     const out = await invoke('inspector');

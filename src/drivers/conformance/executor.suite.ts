@@ -41,6 +41,7 @@ export function describeExecutorConformance(name: string, create: (setup: Execut
         runtime: 'nodejs20.x',
         memoryMb: 128,
         timeoutSeconds: 3,
+        ephemeralStorageMb: 512,
         environment: {},
         credentials: { accessKeyId: `ASIA${fn.toUpperCase()}`, secretAccessKey: 'secret' },
         ...extra,

@@ -42,6 +42,7 @@ export const functionsModule: ServiceModule<FunctionsService> = {
             runtime: fn.runtime,
             memoryMb: fn.memory,
             timeoutSeconds: fn.timeout,
+            ephemeralStorageMb: fn.ephemeralStorage,
             environment: fn.environment,
             reservedConcurrency: fn.reservedConcurrency,
             provisionedConcurrency: fn.provisionedConcurrency,
@@ -121,7 +122,7 @@ function changesOf(before: ReadonlyMap<string, DeployedFunction>, after: readonl
 }
 
 const configOf = (f: DeployedFunction): string =>
-  JSON.stringify([f.runtime, f.memoryMb, f.timeoutSeconds, f.environment, f.reservedConcurrency, f.provisionedConcurrency, f.handler]);
+  JSON.stringify([f.runtime, f.memoryMb, f.timeoutSeconds, f.ephemeralStorageMb, f.environment, f.reservedConcurrency, f.provisionedConcurrency, f.handler]);
 
 /** Each probe is a process importing user code; the machines Nuvola is tuned on have two cores. */
 const PROBES_AT_ONCE = 2;
