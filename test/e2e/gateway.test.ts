@@ -135,6 +135,13 @@ describe('errors', () => {
     expect(await res.json()).toEqual({ message: 'Request Entity Too Large' });
   });
 
+  it('answers 413 for a body within API Gateway’s 10 MB whose event is over Lambda’s 6 MB', async () => {
+    const res = await get('/echo', { method: 'POST', body: Buffer.alloc(7 * 1024 * 1024, 'a') });
+    expect(res.status).toBe(413);
+    expect(await res.json()).toEqual({ message: 'Request Entity Too Large' });
+    expect((await get('/echo/1')).status).toBe(200);
+  });
+
   it('answers 500 when the function throws, and keeps serving', async () => {
     const res = await get('/throws');
     expect(res.status).toBe(500);

@@ -2,6 +2,8 @@
  * The gateway as the platform plugs it in: deploys the `http` events of the manifest's functions and
  * its `api` section as the app's HTTP API, rebuilt on every reload.
  */
+import { PlatformError } from '../../core/errors.js';
+import { LAMBDA_LIMITS } from '../../core/lambda.js';
 import type { AppRevision, DeployChanges, ServiceModule } from '../module.js';
 import { createGateway, type Gateway, type GatewayRoute } from './service.js';
 
@@ -35,7 +37,14 @@ export const gatewayModule: ServiceModule<GatewayService> = {
           accountId: ctx.accountId,
           region: ctx.region,
           clock: ctx.clock,
-          invoke: (fn, event, requestId) => ctx.executor.invoke(fn, { requestId, payload: JSON.stringify(event) }),
+          invoke: (fn, event, requestId) => {
+            const payload = JSON.stringify(event);
+            // Lambda refuses a synchronous payload over 6 MB before any code runs.
+            if (payload.length > LAMBDA_LIMITS.MAX_SYNC_REQUEST_BYTES / 4 && Buffer.byteLength(payload) > LAMBDA_LIMITS.MAX_SYNC_REQUEST_BYTES) {
+              throw new PlatformError('PAYLOAD_TOO_LARGE', `Request must be smaller than ${LAMBDA_LIMITS.MAX_SYNC_REQUEST_BYTES} bytes for the InvokeFunction operation`);
+            }
+            return ctx.executor.invoke(fn, { requestId, payload });
+          },
           onRequest: (info) => ctx.events.emit('request', info),
         });
         const before = new Set(routes.map(describe));

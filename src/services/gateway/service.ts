@@ -188,7 +188,10 @@ function toResponse(outcome: Outcome, requestId: string, stripCors: boolean): Ga
     // Throttling is the caller's to retry; every other failure (no such function, an instance that
     // would not start, a platform fault) is API Gateway's opaque 500.
     // Recognised by code: errors from across a process boundary are not PlatformError instances.
-    if ((outcome.error as { code?: unknown } | null)?.code === 'TOO_MANY_REQUESTS') return gatewayError(429, GatewayMessages.TOO_MANY_REQUESTS, requestId);
+    const code = (outcome.error as { code?: unknown } | null)?.code;
+    if (code === 'TOO_MANY_REQUESTS') return gatewayError(429, GatewayMessages.TOO_MANY_REQUESTS, requestId);
+    // The event is over Lambda's 6 MB synchronous payload: the body fit API Gateway's 10 MB, not Lambda.
+    if (code === 'PAYLOAD_TOO_LARGE') return gatewayError(413, GatewayMessages.PAYLOAD_TOO_LARGE, requestId);
     return gatewayError(500, GatewayMessages.INTERNAL_SERVER_ERROR, requestId);
   }
   const { result } = outcome;
