@@ -6,9 +6,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { lstat, readdir, rm } from 'node:fs/promises';
 import type { Dirent } from 'node:fs';
-import { copyFileSync, existsSync, linkSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { chownSync, copyFileSync, existsSync, linkSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { instanceFlags } from './node-flags.js';
+import type { SandboxUser } from './sandbox-user.js';
 import { checkFromInstance, MESSAGE_LIMITS, type FromInstance, type LambdaErrorObject, type ToInstance } from './protocol.js';
 
 export type Outcome =
@@ -30,6 +31,8 @@ export interface InstanceOptions {
   readonly onExit: (instance: Instance) => void;
   /** Output an invocation (or the init) may write; past it, lines are dropped and counted. */
   readonly maxOutputBytes: number;
+  /** The user the process runs as (the platform's own when undefined): see sandbox-user.ts. */
+  readonly user?: SandboxUser | undefined;
 }
 
 /** Heap share of the memory setting: the rest is left to buffers, code and the runtime itself. */
@@ -86,7 +89,9 @@ export class Instance {
     this.ready.catch(() => undefined);
     // The directories must exist before the process starts: it may not create them itself.
     mkdirSync(this.codeDir, { recursive: true });
-    mkdirSync(this.tmpDir, { recursive: true });
+    mkdirSync(this.tmpDir, { recursive: true, mode: 0o700 });
+    // Its own temporary directory, which no other instance's user may enter.
+    if (options.user) chownSync(this.tmpDir, options.user.uid, options.user.gid);
     const heapMb = Math.max(16, Math.floor(options.memoryMb * HEAP_SHARE));
     this.child = spawn(
       process.execPath,
@@ -100,6 +105,7 @@ export class Instance {
         // Nothing of the platform's own environment leaks in; the function's is set at load.
         env: { PATH: LAMBDA_PATH, TMPDIR: this.tmpDir, LANG: 'en_US.UTF-8', TZ: ':UTC' },
         cwd: options.dir,
+        ...(options.user ? { uid: options.user.uid, gid: options.user.gid } : {}),
       },
     );
     this.child.on('message', (raw: unknown) => {

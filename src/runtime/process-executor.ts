@@ -14,6 +14,7 @@ import type { Executor, ExecutorStats, FunctionSpec, InvokeOptions, InvokeResult
 import { functionEnvironment, type PlatformIdentity } from './environment.js';
 import { FunctionPool } from './function-pool.js';
 import type { Instance, LoadOutcome } from './instance.js';
+import { sandboxUsers } from './sandbox-user.js';
 import { Spares } from './spares.js';
 
 export interface ProcessExecutorOptions {
@@ -31,6 +32,10 @@ export interface ProcessExecutorOptions {
   readonly sparesPerMemorySize: number;
   /** Output one invocation may write (characters of its lines); default 10 MiB. */
   readonly maxOutputBytesPerInvocation?: number;
+  /** Run each instance as a user of its own where the platform runs as root (default true). */
+  readonly separateUsers?: boolean;
+  /** Told once why instances run as the platform's own user although it is root. */
+  readonly onWarning?: (message: string) => void;
 }
 
 /** Past this much output an invocation's lines are dropped and counted: a log is for reading. */
@@ -51,6 +56,8 @@ export class ProcessExecutor implements Executor {
   private readonly memoryWatch: NodeJS.Timeout;
   private cancelReap: (() => void) | undefined;
   private lastStorageWatch = 0;
+  /** Whether instances run as users of their own (the platform is root) or as the platform's. */
+  readonly sandboxUsers: 'separate' | 'shared';
   private closed = false;
   /** Executions in flight across all functions. */
   active = 0;
@@ -59,11 +66,15 @@ export class ProcessExecutor implements Executor {
     this.options = options;
     removeStaleSiblings(options.dir);
     markOwner(options.dir);
+    const users = options.separateUsers === false ? { reason: 'separate users are off' } : sandboxUsers([options.bootstrapPath, process.execPath], [options.dir]);
+    if (!users.next && process.getuid?.() === 0) options.onWarning?.(`function instances run as root: ${users.reason}`);
+    this.sandboxUsers = users.next ? 'separate' : 'shared';
     this.spares = new Spares({
       dir: options.dir,
       bootstrapPath: options.bootstrapPath,
       perMemorySize: options.sparesPerMemorySize,
       maxOutputBytes: options.maxOutputBytesPerInvocation ?? DEFAULT_MAX_OUTPUT_BYTES,
+      nextUser: users.next,
       onOutput: (instance, stream, requestId, line) => {
         const fn = instance.functionName;
         // A probe's output is not the function's log: its module runs again at the first invocation.

@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { Instance, type InstanceOptions } from './instance.js';
+import type { SandboxUser } from './sandbox-user.js';
 
 export interface SparesOptions {
   readonly dir: string;
@@ -14,6 +15,8 @@ export interface SparesOptions {
   readonly onOutput: InstanceOptions['onOutput'];
   readonly onExit: InstanceOptions['onExit'];
   readonly maxOutputBytes: number;
+  /** A user for each new instance, where the platform can give them one. */
+  readonly nextUser?: (() => SandboxUser) | undefined;
 }
 
 export class Spares {
@@ -102,6 +105,7 @@ export class Spares {
       onOutput: this.options.onOutput,
       onExit: this.options.onExit,
       maxOutputBytes: this.options.maxOutputBytes,
+      user: this.options.nextUser?.(),
     });
   }
 }

@@ -81,6 +81,16 @@ describe('a function that attacks the platform', () => {
     expect(line?.requestId).toBe(second.requestId);
   });
 
+  it('runs as a user of its own where the platform runs as root', async () => {
+    // Two at once: two instances, each with a user of its own.
+    const [a, b] = (await Promise.all([invoke('identity'), invoke('identity')])).map((o) => o.result as { uid: number; gid: number; neighbours: string });
+    if (process.getuid?.() !== 0) return;
+    expect(a!.uid).toBeGreaterThanOrEqual(200_000);
+    expect(a!.gid).toBe(a!.uid);
+    expect(b!.uid).not.toBe(a!.uid);
+    expect(a!.neighbours).toMatch(/^E(ACCES|RR_ACCESS_DENIED)$/);
+  });
+
   it('cannot signal the platform or any other process, nor renice them', async () => {
     const out = await invoke('signals');
     expect(out.result).toEqual({

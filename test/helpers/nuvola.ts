@@ -4,7 +4,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { cp, mkdtemp, rm } from 'node:fs/promises';
+import { chmod, cp, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -30,6 +30,9 @@ export interface Running {
 
 export async function copyApp(fixture: string): Promise<string> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'nuvola-test-'));
+  // As an app directory usually is: searchable by others, so that instances can run as users of
+  // their own where the tests run as root (mkdtemp makes it private).
+  await chmod(dir, 0o755);
   await cp(fixture, dir, { recursive: true, filter: (src) => !src.includes(`${path.sep}.nuvola`) });
   return dir;
 }
