@@ -5,11 +5,12 @@
  * `async (event, context)` or callback handlers, console output tagged with the request id, and
  * Lambda's error objects. The platform enforces timeouts and memory from outside.
  */
-import { readSync } from 'node:fs';
+import fs, { readSync, type PathLike } from 'node:fs';
+import path from 'node:path';
 import { syncBuiltinESMExports } from 'node:module';
 import os, { constants as osConstants } from 'node:os';
 import { format } from 'node:util';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import type { FromInstance, Invoke, LambdaErrorObject, LoadFunction, ToInstance } from './protocol.js';
 import { LAMBDA_LIMITS } from '../core/lambda.js';
@@ -44,8 +45,27 @@ function confineToSelf(): void {
     writable: false,
     configurable: false,
   });
+  confineRealpath();
   // `import { setPriority } from 'node:os'` reads the ESM facade, which keeps its own copy until synced.
   syncBuiltinESMExports();
+}
+
+/**
+ * `fs.realpathSync` is written in JavaScript over calls the permission model does not check, so it
+ * tells whether any path exists and where its links lead. It is held to the paths the instance may
+ * read, as the other file system calls are.
+ */
+function confineRealpath(): void {
+  const realpathSync = fs.realpathSync;
+  const guarded = ((p: PathLike, options?: unknown) => {
+    const target = path.resolve(p instanceof URL ? fileURLToPath(p) : String(p));
+    if (!process.permission?.has('fs.read', target)) {
+      throw Object.assign(new Error('Access to this API has been restricted'), { code: 'ERR_ACCESS_DENIED', permission: 'FileSystemRead', resource: target });
+    }
+    return (realpathSync as (p: PathLike, o?: unknown) => string)(p, options);
+  }) as typeof fs.realpathSync;
+  guarded.native = realpathSync.native;
+  Object.defineProperty(fs, 'realpathSync', { value: guarded, writable: false, configurable: false });
 }
 confineToSelf();
 

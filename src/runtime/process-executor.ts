@@ -4,7 +4,7 @@
  * instance starts one (from a pre-started spare) unless the function's reserved concurrency or the
  * platform's limit is reached, in which case it is throttled.
  */
-import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { PlatformError } from '../core/errors.js';
@@ -66,12 +66,18 @@ export class ProcessExecutor implements Executor {
     this.options = options;
     removeStaleSiblings(options.dir);
     markOwner(options.dir);
-    const users = options.separateUsers === false ? { reason: 'separate users are off' } : sandboxUsers([options.bootstrapPath, process.execPath], [options.dir]);
+    // The bootstrap is copied beside the instances: the paths an instance may read then share one
+    // directory. Node's permission model lets a process list `/` when its allowed paths lie under
+    // different top-level directories (seen on 20.20 and 24.21).
+    const bootstrapPath = path.join(options.dir, 'bootstrap.worker.mjs');
+    copyFileSync(options.bootstrapPath, bootstrapPath);
+    chmodSync(bootstrapPath, 0o644);
+    const users = options.separateUsers === false ? { reason: 'separate users are off' } : sandboxUsers([bootstrapPath, process.execPath], [options.dir]);
     if (!users.next && process.getuid?.() === 0) options.onWarning?.(`function instances run as root: ${users.reason}`);
     this.sandboxUsers = users.next ? 'separate' : 'shared';
     this.spares = new Spares({
       dir: options.dir,
-      bootstrapPath: options.bootstrapPath,
+      bootstrapPath,
       perMemorySize: options.sparesPerMemorySize,
       maxOutputBytes: options.maxOutputBytesPerInvocation ?? DEFAULT_MAX_OUTPUT_BYTES,
       nextUser: users.next,

@@ -81,6 +81,16 @@ describe('a function that attacks the platform', () => {
     expect(line?.requestId).toBe(second.requestId);
   });
 
+  it('cannot list or resolve paths outside its own directories', async () => {
+    expect((await invoke('peek')).result).toEqual({
+      listRoot: 'ERR_ACCESS_DENIED',
+      realpath: 'ERR_ACCESS_DENIED',
+      realpathNative: 'ERR_ACCESS_DENIED',
+      exists: 'ERR_ACCESS_DENIED',
+      ownTmp: 'allowed',
+    });
+  });
+
   it('runs as a user of its own where the platform runs as root', async () => {
     // Two at once: two instances, each with a user of its own.
     const [a, b] = (await Promise.all([invoke('identity'), invoke('identity')])).map((o) => o.result as { uid: number; gid: number; neighbours: string });
