@@ -84,6 +84,7 @@ export async function startPlatform(config: PlatformConfig, options: StartOption
     idleTimeoutMs: config.idleTimeoutMs,
     sparesPerMemorySize: config.spares,
     maxOutputBytesPerInvocation: config.maxLogBytesPerInvocation,
+    sandbox: config.sandbox,
     onWarning: (message) => events.emit('warning', message),
   });
 

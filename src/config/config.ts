@@ -24,6 +24,11 @@ export const ConfigSchema = z.object({
   idleTimeoutMs: int(100).default(5 * 60_000),
   /** Pre-started empty instances per memory size in use. */
   spares: int(0, 64).default(2),
+  /**
+   * The kernel's wall around instances: `users` (root: a user each), `namespaces` (user and PID
+   * namespaces), `none`, or `auto`, the strongest this machine allows.
+   */
+  sandbox: z.enum(['auto', 'users', 'namespaces', 'none']).default('auto'),
   /** Output one invocation may write; the rest is dropped and counted in its log. */
   maxLogBytesPerInvocation: int(1024).default(10 * 1024 * 1024),
   logRetention: z
@@ -45,6 +50,7 @@ const ENV: Record<string, keyof ConfigInput> = {
   NUVOLA_IDLE_TIMEOUT_MS: 'idleTimeoutMs',
   NUVOLA_SPARES: 'spares',
   NUVOLA_MAX_LOG_BYTES: 'maxLogBytesPerInvocation',
+  NUVOLA_SANDBOX: 'sandbox',
   NUVOLA_STATE_DIR: 'stateDir',
 };
 

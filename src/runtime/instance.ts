@@ -9,7 +9,7 @@ import type { Dirent } from 'node:fs';
 import { chownSync, copyFileSync, existsSync, linkSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { instanceFlags } from './node-flags.js';
-import type { SandboxUser } from './sandbox-user.js';
+import { NAMESPACE_ARGS, type SandboxUser } from './sandbox.js';
 import { checkFromInstance, MESSAGE_LIMITS, type FromInstance, type LambdaErrorObject, type ToInstance } from './protocol.js';
 
 export type Outcome =
@@ -31,8 +31,10 @@ export interface InstanceOptions {
   readonly onExit: (instance: Instance) => void;
   /** Output an invocation (or the init) may write; past it, lines are dropped and counted. */
   readonly maxOutputBytes: number;
-  /** The user the process runs as (the platform's own when undefined): see sandbox-user.ts. */
+  /** The user the process runs as (the platform's own when undefined): see sandbox.ts. */
   readonly user?: SandboxUser | undefined;
+  /** Start the process in user and PID namespaces of its own (see sandbox.ts). */
+  readonly namespaces?: boolean | undefined;
 }
 
 /** Heap share of the memory setting: the rest is left to buffers, code and the runtime itself. */
@@ -74,6 +76,8 @@ export class Instance {
   private loadWaiter: ((o: LoadOutcome) => void) | undefined;
   private stderrTail = '';
   private protocolProblem: string | undefined;
+  /** In namespaces: the node process under `unshare`, whose memory is the instance's. */
+  private innerPid: number | undefined;
   /** Output of the current invocation (or init) so far, and what was dropped past the limit. */
   private output = { bytes: 0, droppedLines: 0, droppedBytes: 0 };
 
@@ -93,12 +97,16 @@ export class Instance {
     // Its own temporary directory, which no other instance's user may enter.
     if (options.user) chownSync(this.tmpDir, options.user.uid, options.user.gid);
     const heapMb = Math.max(16, Math.floor(options.memoryMb * HEAP_SHARE));
-    this.child = spawn(
+    const node = [
       process.execPath,
-      [
-        ...instanceFlags({ bootstrapPath: options.bootstrapPath, codeDir: this.codeDir, tmpDir: this.tmpDir }, heapMb),
-        options.bootstrapPath,
-      ],
+      ...instanceFlags({ bootstrapPath: options.bootstrapPath, codeDir: this.codeDir, tmpDir: this.tmpDir }, heapMb),
+      options.bootstrapPath,
+    ];
+    // In namespaces, `unshare` is the child and node its own child (pid 1 inside): see innerPid.
+    const [command, ...args] = options.namespaces ? ['unshare', ...NAMESPACE_ARGS, ...node] : node;
+    this.child = spawn(
+      command!,
+      args,
       {
         // fd 4: the thaw pipe; the instance blocks on it between invocations (bootstrap.worker.ts).
         stdio: ['ignore', 'pipe', 'pipe', 'ipc', 'pipe'],
@@ -113,6 +121,7 @@ export class Instance {
       if (!checked.ok) return this.violation(checked.problem);
       const msg = checked.msg;
       if (msg.type === 'ready') {
+        if (options.namespaces) this.innerPid = childOf(this.child.pid);
         this.booted = true;
         readyResolve();
       } else {
@@ -131,8 +140,9 @@ export class Instance {
     this.child.stdio[4]?.on('error', () => undefined);
   }
 
+  /** The node process's pid, as this platform sees it. */
   get pid(): number | undefined {
-    return this.child.pid;
+    return this.innerPid ?? this.child.pid;
   }
 
   get busy(): boolean {
@@ -231,9 +241,10 @@ export class Instance {
 
   /** Resident set size in bytes, read from /proc (Linux); undefined where unavailable. */
   rssBytes(): number | undefined {
-    if (this.child.pid === undefined) return undefined;
+    const pid = this.pid;
+    if (pid === undefined) return undefined;
     try {
-      const statm = readFileSync(`/proc/${this.child.pid}/statm`, 'latin1');
+      const statm = readFileSync(`/proc/${pid}/statm`, 'latin1');
       return Number(statm.split(' ')[1]) * 4096;
     } catch {
       return undefined;
@@ -369,6 +380,17 @@ export class Instance {
     readable.on('end', () => {
       if (rest) this.emit(stream, rest);
     });
+  }
+}
+
+/** The one child of `pid` (Linux: `/proc/<pid>/task/<pid>/children`). */
+function childOf(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const first = readFileSync(`/proc/${pid}/task/${pid}/children`, 'latin1').trim().split(' ')[0];
+    return first ? Number(first) : undefined;
+  } catch {
+    return undefined;
   }
 }
 

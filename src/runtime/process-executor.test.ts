@@ -17,6 +17,18 @@ describeExecutorConformance('ProcessExecutor', (setup) =>
   }),
 );
 
+// The same suite with every instance in user and PID namespaces of its own (as where the platform is
+// not root); where this machine allows none, the executor says so and runs without them.
+describeExecutorConformance('ProcessExecutor in namespaces', (setup) =>
+  new ProcessExecutor({
+    ...setup,
+    bootstrapPath: BOOTSTRAP,
+    identity: { region: 'us-east-1', accountId: '000000000000', endpointUrl: () => 'http://127.0.0.1:1' },
+    sparesPerMemorySize: 1,
+    sandbox: 'namespaces',
+  }),
+);
+
 describe('instance directories left by other platforms', () => {
   it('are removed when their pid is gone or now names another process, and kept while their owner runs', async () => {
     const root = await mkdtemp(path.join(os.tmpdir(), 'nuvola-instances-'));

@@ -14,7 +14,7 @@ import type { Executor, ExecutorStats, FunctionSpec, InvokeOptions, InvokeResult
 import { functionEnvironment, type PlatformIdentity } from './environment.js';
 import { FunctionPool } from './function-pool.js';
 import type { Instance, LoadOutcome } from './instance.js';
-import { sandboxUsers } from './sandbox-user.js';
+import { chooseSandbox, type Sandbox, type SandboxMode } from './sandbox.js';
 import { Spares } from './spares.js';
 
 export interface ProcessExecutorOptions {
@@ -32,9 +32,9 @@ export interface ProcessExecutorOptions {
   readonly sparesPerMemorySize: number;
   /** Output one invocation may write (characters of its lines); default 10 MiB. */
   readonly maxOutputBytesPerInvocation?: number;
-  /** Run each instance as a user of its own where the platform runs as root (default true). */
-  readonly separateUsers?: boolean;
-  /** Told once why instances run as the platform's own user although it is root. */
+  /** The kernel's wall around instances (sandbox.ts); default `auto`, the strongest available. */
+  readonly sandbox?: SandboxMode;
+  /** Told once when instances run without the kernel's wall, and why. */
   readonly onWarning?: (message: string) => void;
 }
 
@@ -56,8 +56,8 @@ export class ProcessExecutor implements Executor {
   private readonly memoryWatch: NodeJS.Timeout;
   private cancelReap: (() => void) | undefined;
   private lastStorageWatch = 0;
-  /** Whether instances run as users of their own (the platform is root) or as the platform's. */
-  readonly sandboxUsers: 'separate' | 'shared';
+  /** The kernel's wall the instances run behind (sandbox.ts). */
+  readonly sandbox: Sandbox['kind'];
   private closed = false;
   /** Executions in flight across all functions. */
   active = 0;
@@ -72,15 +72,18 @@ export class ProcessExecutor implements Executor {
     const bootstrapPath = path.join(options.dir, 'bootstrap.worker.mjs');
     copyFileSync(options.bootstrapPath, bootstrapPath);
     chmodSync(bootstrapPath, 0o644);
-    const users = options.separateUsers === false ? { reason: 'separate users are off' } : sandboxUsers([bootstrapPath, process.execPath], [options.dir]);
-    if (!users.next && process.getuid?.() === 0) options.onWarning?.(`function instances run as root: ${users.reason}`);
-    this.sandboxUsers = users.next ? 'separate' : 'shared';
+    const sandbox = chooseSandbox(options.sandbox ?? 'auto', [bootstrapPath, process.execPath], [options.dir]);
+    if (sandbox.kind === 'none' && options.sandbox !== 'none') {
+      const who = process.getuid?.() === 0 ? 'as root' : "as the platform's user";
+      options.onWarning?.(`function instances run ${who}, without the kernel's separation: ${sandbox.reason}`);
+    }
+    this.sandbox = sandbox.kind;
     this.spares = new Spares({
       dir: options.dir,
       bootstrapPath,
       perMemorySize: options.sparesPerMemorySize,
       maxOutputBytes: options.maxOutputBytesPerInvocation ?? DEFAULT_MAX_OUTPUT_BYTES,
-      nextUser: users.next,
+      sandbox,
       onOutput: (instance, stream, requestId, line) => {
         const fn = instance.functionName;
         // A probe's output is not the function's log: its module runs again at the first invocation.

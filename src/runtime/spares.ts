@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { Instance, type InstanceOptions } from './instance.js';
-import type { SandboxUser } from './sandbox-user.js';
+import type { Sandbox } from './sandbox.js';
 
 export interface SparesOptions {
   readonly dir: string;
@@ -15,8 +15,8 @@ export interface SparesOptions {
   readonly onOutput: InstanceOptions['onOutput'];
   readonly onExit: InstanceOptions['onExit'];
   readonly maxOutputBytes: number;
-  /** A user for each new instance, where the platform can give them one. */
-  readonly nextUser?: (() => SandboxUser) | undefined;
+  /** The kernel's wall around each new instance. */
+  readonly sandbox: Sandbox;
 }
 
 export class Spares {
@@ -105,7 +105,8 @@ export class Spares {
       onOutput: this.options.onOutput,
       onExit: this.options.onExit,
       maxOutputBytes: this.options.maxOutputBytes,
-      user: this.options.nextUser?.(),
+      user: this.options.sandbox.kind === 'users' ? this.options.sandbox.next() : undefined,
+      namespaces: this.options.sandbox.kind === 'namespaces',
     });
   }
 }

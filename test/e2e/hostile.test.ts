@@ -191,3 +191,27 @@ describe('the control API', () => {
     expect(out.result).toMatchObject({ plain: 401, signed: 401 });
   });
 });
+
+describe('a function in namespaces of its own (where the platform is not root)', () => {
+  let isolated: Running;
+  beforeAll(async () => {
+    isolated = await startNuvola(await copyApp(path.join(ROOT, 'test/fixtures/hostile')), { env: { NUVOLA_SANDBOX: 'namespaces' } });
+  });
+  afterAll(() => isolated.stop());
+
+  const call = async (fn: string) =>
+    ((await (await isolated.control(`/functions/${fn}/invoke`, { method: 'POST', body: '{}' })).json()) as { result: unknown }).result;
+
+  it("runs as Lambda's sandbox user, alone in its PID namespace, and still cannot signal or look around", async () => {
+    if (/without the kernel's separation/.test(isolated.output())) return; // this machine allows no namespaces
+    expect(await call('identity')).toMatchObject({ uid: 993, gid: 990, pid: 1 });
+    expect(await call('signals')).toMatchObject({ probeParent: 'EPERM', killParent: 'EPERM', self: 'allowed' });
+    expect(await call('peek')).toMatchObject({ listRoot: 'ERR_ACCESS_DENIED', realpath: 'ERR_ACCESS_DENIED' });
+    expect(await (await fetch(`${isolated.url}/ok`)).text()).toBe('ok');
+  });
+
+  it('is frozen between invocations and killed at its timeout as anywhere else', async () => {
+    expect(await call('lingers')).toBe(1);
+    expect(await call('lingers')).toBe(2);
+  });
+});

@@ -65,7 +65,8 @@ export function describeExecutorConformance(name: string, create: (setup: Execut
       await rm(dir, { recursive: true, force: true });
     });
 
-    const PID = 'export const handler = async (e) => { if (e.ms) await new Promise((r) => setTimeout(r, e.ms)); return { pid: process.pid, v: VERSION }; };';
+    // `pid` names the instance: a value made once per process (in a PID namespace every pid is 1).
+    const PID = 'const ID = Math.random(); export const handler = async (e) => { if (e.ms) await new Promise((r) => setTimeout(r, e.ms)); return { pid: ID, v: VERSION }; };';
 
 
       it('reuses a warm instance and reports Init Duration only on its first invocation', async () => {
