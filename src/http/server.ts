@@ -61,8 +61,15 @@ async function dispatch(options: ListenerOptions, req: IncomingMessage, res: Ser
   // The control API first: a SigV4 signature (a function's own keys) never reaches it another way.
   if (url.startsWith(CONTROL_PREFIX) || url === '/_nuvola') return options.control(req, res);
   const auth = req.headers.authorization;
-  const scope = auth?.startsWith('AWS4-') || query.includes('X-Amz-Credential=') ? credentialScope(auth, query) : undefined;
+  const signed = auth?.startsWith('AWS4-') === true || query.includes('X-Amz-Credential=');
+  const scope = signed ? credentialScope(auth, query) : undefined;
   if (scope) return serveAws(options, scope.service, req, res, url, query);
+  // A signature whose credential scope cannot be read names no service: AWS's answer, not the app's.
+  if (signed) return send(res, signatureErrorResponse('', 'incomplete', 'Authorization header requires a Credential of the form AKID/YYYYMMDD/region/service/aws4_request.'));
+  // An AWS SDK call without credentials (the SDKs mark every call with this header).
+  if (req.headers['amz-sdk-invocation-id'] !== undefined) {
+    return send(res, { status: 403, headers: { 'content-type': 'application/json', 'x-amzn-errortype': 'MissingAuthenticationTokenException' }, body: JSON.stringify({ message: 'Missing Authentication Token' }) });
+  }
   return options.api(req, res);
 }
 

@@ -200,3 +200,18 @@ describe('credentials', () => {
     asFunction.destroy();
   });
 });
+
+describe('requests without a usable signature', () => {
+  it('answers an SDK call without credentials with MissingAuthenticationTokenException', async () => {
+    const res = await fetch(`${nuvola.url}/2015-03-31/functions`, { headers: { 'amz-sdk-invocation-id': 'x' } });
+    expect(res.status).toBe(403);
+    expect(res.headers.get('x-amzn-errortype')).toBe('MissingAuthenticationTokenException');
+    expect(await res.json()).toEqual({ message: 'Missing Authentication Token' });
+  });
+
+  it('answers a signature without a readable scope with IncompleteSignatureException', async () => {
+    const res = await fetch(`${nuvola.url}/2015-03-31/functions`, { headers: { authorization: 'AWS4-HMAC-SHA256 Credential=nope' } });
+    expect(res.status).toBe(400);
+    expect(res.headers.get('x-amzn-errortype')).toBe('IncompleteSignatureException');
+  });
+});
