@@ -1,15 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { seededRandom } from '../../test/helpers/random.js';
 import { checkFromInstance, MESSAGE_LIMITS } from './protocol.js';
-
-/** A small seeded generator (mulberry32): the same garbage on every run. */
-function random(seed: number) {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const TYPES = ['ready', 'log', 'loaded', 'init-failed', 'result', 'failure', 'invoke', '__proto__', 'constructor'];
 
@@ -59,7 +50,7 @@ describe('messages from an instance', () => {
   });
 
   it('never throws on 20,000 random values, and lets through only well-formed messages', () => {
-    const next = random(20261123);
+    const next = seededRandom(20261123);
     for (let i = 0; i < 20_000; i++) {
       const value = garbage(next);
       const checked = checkFromInstance(value);

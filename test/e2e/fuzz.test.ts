@@ -6,9 +6,10 @@ import { request } from 'node:http';
 import { connect } from 'node:net';
 import path from 'node:path';
 import { SignatureV4 } from '@smithy/signature-v4';
-import { createHash, createHmac, type Hash, type Hmac } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { copyApp, ROOT, startNuvola, TEST_CONTROL_TOKEN, TEST_KEY, type Running } from '../helpers/nuvola.js';
+import { seededRandom } from '../helpers/random.js';
+import { Sha256 } from '../helpers/signing.js';
 
 const SEED = 20261123;
 const REQUESTS = 5_000;
@@ -23,31 +24,6 @@ beforeAll(async () => {
   port = Number(new URL(nuvola.url).port);
 });
 afterAll(() => nuvola.stop());
-
-/** mulberry32: small, seeded, the same sequence on every run. */
-function prng(seed: number) {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-class Sha256 {
-  private readonly hash: Hash | Hmac;
-  constructor(secret?: string | ArrayBuffer | ArrayBufferView) {
-    this.hash = secret === undefined ? createHash('sha256') : createHmac('sha256', toBytes(secret));
-  }
-  update(data: string | ArrayBuffer | ArrayBufferView): void {
-    this.hash.update(toBytes(data));
-  }
-  async digest(): Promise<Uint8Array> {
-    return new Uint8Array(this.hash.digest());
-  }
-}
-const toBytes = (d: string | ArrayBuffer | ArrayBufferView): string | Uint8Array =>
-  typeof d === 'string' ? d : d instanceof ArrayBuffer ? new Uint8Array(d) : new Uint8Array(d.buffer, d.byteOffset, d.byteLength);
 
 interface Answer {
   status: number;
@@ -191,7 +167,7 @@ async function signedLambda(random: () => number): Promise<Answer> {
 
 describe(`fuzzing the listener (${REQUESTS} requests, seed ${SEED})`, () => {
   it('answers every malformed request with a 4xx or less, never a trace or a path, and keeps serving', async () => {
-    const random = prng(SEED);
+    const random = seededRandom(SEED);
     const next = generator(random);
     const leaks = [ROOT, nuvola.dir, '/node_modules/', 'file://', '    at '];
     const problems: string[] = [];
