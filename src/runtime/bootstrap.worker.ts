@@ -9,7 +9,7 @@ import fs, { readSync, type PathLike } from 'node:fs';
 import path from 'node:path';
 import { syncBuiltinESMExports } from 'node:module';
 import os, { constants as osConstants } from 'node:os';
-import { format } from 'node:util';
+import { format, types } from 'node:util';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import type { FromInstance, Invoke, LambdaErrorObject, LoadFunction, ToInstance } from './protocol.js';
@@ -105,16 +105,43 @@ let loading: Promise<void> = Promise.resolve();
 let current: Invoke | undefined;
 let invocationFailed: ((err: unknown, kind: 'uncaught' | 'rejection') => void) | undefined;
 
+/**
+ * Lambda's error record for what a handler threw or rejected with, as its Node runtime makes it
+ * (aws-lambda-nodejs-runtime-interface-client, `Errors.toRapidResponse`): an error (or anything with
+ * string `name`, `message` and `stack`) by its name and message; anything else by its type and
+ * `toString()`; and a fixed record when even that fails.
+ */
 function toErrorObject(err: unknown): LambdaErrorObject {
-  if (err instanceof Error) {
-    const errorType = err.name === 'Error' && err.constructor?.name && err.constructor.name !== 'Error' ? err.constructor.name : err.name;
-    // Frames of this bootstrap say nothing about the user's code and name the platform's files.
-    const trace = (err.stack ?? '').split('\n').filter((line) => !line.includes(SELF));
-    return { errorType, errorMessage: err.message, trace };
+  try {
+    if (types.isNativeError(err) || isErrorLike(err)) {
+      const e = err as Error;
+      // Frames of this bootstrap say nothing about the user's code and name the platform's files.
+      const trace = String(e.stack).split('\n').filter((line) => !line.includes(SELF));
+      return { errorType: e.name, errorMessage: e.message, trace };
+    }
+    return { errorType: typeof err, errorMessage: String((err as { toString(): unknown }).toString()), trace: [] };
+  } catch {
+    return {
+      errorType: 'handled',
+      errorMessage: 'callback called with Error argument, but there was a problem while retrieving one or more of its message, name, and stack',
+    };
   }
-  // Lambda reports a thrown non-Error by its type, with its string form as message.
-  return { errorType: typeof err, errorMessage: typeof err === 'string' ? err : format(err), trace: [] };
 }
+
+function isErrorLike(v: unknown): boolean {
+  const e = v as { name?: unknown; message?: unknown; stack?: unknown } | null;
+  return !!e && typeof e.name === 'string' && !!e.name && typeof e.message === 'string' && !!e.message && typeof e.stack === 'string' && !!e.stack;
+}
+
+/** What Lambda's runtime reports when the event loop empties before an async handler settled. */
+const NODE_JS_EXIT = {
+  errorType: 'Runtime.NodeJsExit',
+  errorMessage:
+    'The Lambda runtime client detected an unexpected Node.js exit code. This is most commonly caused by a Promise that was never settled. For more information, see https://nodejs.org/docs/latest/api/process.html#exit-codes',
+  trace: [] as string[],
+};
+
+const isAsyncFunction = (f: unknown): boolean => (f as { constructor?: { name?: string } })?.constructor?.name === 'AsyncFunction';
 
 const LEVELS = [
   ['log', 'INFO'],
@@ -205,16 +232,32 @@ async function invoke(msg: Invoke): Promise<void> {
   const started = performance.now();
   let settled = false;
 
+  // The IPC channel does not count as work: when nothing of the function is left, the event loop is
+  // empty and Lambda's rules for that moment apply (onEmptyLoop).
+  let called: [unknown, unknown] | undefined;
+  const onEmptyLoop = (): void => {
+    if (called) return finish(called[0] ?? null, called[1]);
+    // An async handler whose promise can no longer settle fails; any other that never called back
+    // answers null (Lambda's runtime, Runtime.js `_setDefaultExitListener`).
+    if (isAsyncFunction(h)) return finish(NODE_JS_EXIT, undefined);
+    finish(null, null);
+  };
+  process.channel?.unref();
+  process.once('beforeExit', onEmptyLoop);
+
   const finish = (err: unknown, result: unknown, fatal = false): void => {
     if (settled) return;
     settled = true;
+    process.removeListener('beforeExit', onEmptyLoop);
+    process.channel?.ref();
     invocationCallback = undefined;
     invocationFailed = undefined;
     const durationMs = performance.now() - started;
     const maxRssKb = process.resourceUsage().maxRSS;
     current = undefined;
     if (err !== null && err !== undefined) {
-      const failure: FromInstance = { type: 'failure', requestId: msg.requestId, error: toErrorObject(err), durationMs, maxRssKb, fatal };
+      const error = err === NODE_JS_EXIT ? NODE_JS_EXIT : toErrorObject(err);
+      const failure: FromInstance = { type: 'failure', requestId: msg.requestId, error, durationMs, maxRssKb, fatal };
       if (fatal) send(failure);
       else sendAndFreeze(failure);
       return;
@@ -241,13 +284,10 @@ async function invoke(msg: Invoke): Promise<void> {
 
   const context = contextFor(msg, f) as { callbackWaitsForEmptyEventLoop: boolean };
   const callback = (err?: unknown, result?: unknown): void => {
-    if (!context.callbackWaitsForEmptyEventLoop) return finish(err ?? null, result);
-    // Lambda answers a callback only once the event loop is empty; the IPC channel must not count.
-    process.channel?.unref();
-    process.once('beforeExit', () => {
-      process.channel?.ref();
-      finish(err ?? null, result);
-    });
+    if (settled || called) return; // only the first call counts
+    // An error is answered at once; a result once the event loop is empty, unless told not to wait.
+    if ((err !== null && err !== undefined) || !context.callbackWaitsForEmptyEventLoop) return finish(err ?? null, result);
+    called = [null, result];
   };
   invocationCallback = callback;
   invocationFailed = (err, kind) => {
@@ -266,12 +306,17 @@ async function invoke(msg: Invoke): Promise<void> {
     const payload: unknown = JSON.parse(msg.payload);
     const returned = h.length >= 3 ? h(payload, context, callback) : h(payload, context);
     if (returned && typeof (returned as Promise<unknown>).then === 'function') {
-      finish(null, await returned);
+      // A rejection with nothing (`throw null` in an async handler) is still a failure: 'handled'.
+      (returned as Promise<unknown>).then(
+        (value) => finish(null, value),
+        (reason: unknown) => finish(reason ?? 'handled', undefined),
+      );
     } else if (h.length < 3) {
       finish(null, returned);
     }
   } catch (err) {
-    finish(err, undefined);
+    // A synchronous throw goes to the callback, as Lambda's runtime does: `throw null` is no error.
+    callback(err);
   }
 }
 

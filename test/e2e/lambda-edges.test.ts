@@ -1,0 +1,58 @@
+// Lambda's Node.js contract at its edges, as the reference runtime (aws-lambda-nodejs-runtime-
+// interface-client: Errors.toRapidResponse, CallbackContext, Runtime._setDefaultExitListener) answers.
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { copyApp, ROOT, startNuvola, type Running } from '../helpers/nuvola.js';
+
+let nuvola: Running;
+beforeAll(async () => {
+  nuvola = await startNuvola(await copyApp(path.join(ROOT, 'test/fixtures/edges')));
+});
+afterAll(() => nuvola.stop());
+
+const invoke = async (fn: string) => {
+  const res = await nuvola.control(`/functions/${fn}/invoke`, { method: 'POST', body: '{}' });
+  return (await res.json()) as { result: unknown; error: { type: string; message: string } | null };
+};
+
+describe('what a handler throws', () => {
+  it('reports `throw null` and `throw undefined` in an async handler as the "handled" string', async () => {
+    for (const fn of ['throwsNull', 'throwsUndefined']) {
+      const out = await invoke(fn);
+      expect(out.error).toEqual({ type: 'string', message: 'handled' });
+      expect(out.result).toEqual({ errorType: 'string', errorMessage: 'handled', trace: [] });
+    }
+  });
+
+  it('reports a thrown plain value by its type and string form', async () => {
+    expect((await invoke('throwsObject')).result).toEqual({ errorType: 'object', errorMessage: '[object Object]', trace: [] });
+    expect((await invoke('throwsString')).result).toEqual({ errorType: 'string', errorMessage: 'plain words', trace: [] });
+  });
+
+  it('reports a value that cannot even be turned into text with the runtime’s fixed record', async () => {
+    expect((await invoke('throwsUnprintable')).result).toEqual({
+      errorType: 'handled',
+      errorMessage: 'callback called with Error argument, but there was a problem while retrieving one or more of its message, name, and stack',
+    });
+  });
+
+  it('takes a synchronous `throw null` as no error at all: the answer is null', async () => {
+    expect(await invoke('syncThrowsNull')).toMatchObject({ result: null, error: null });
+  });
+});
+
+describe('handlers that never finish, once nothing is left to run', () => {
+  it('fails an async handler whose promise can never settle with Runtime.NodeJsExit, not a timeout', async () => {
+    const out = await invoke('neverSettles');
+    expect(out.error?.type).toBe('Runtime.NodeJsExit');
+    expect(out.error?.message).toMatch(/^The Lambda runtime client detected an unexpected Node\.js exit code\. This is most commonly caused by a Promise that was never settled\./);
+  });
+
+  it('answers null for a callback handler that never calls back', async () => {
+    expect(await invoke('neverCallsBack')).toMatchObject({ result: null, error: null });
+  });
+
+  it('answers a callback once the event loop is empty', async () => {
+    expect(await invoke('callsBackEarly')).toMatchObject({ result: 'early', error: null });
+  });
+});
