@@ -161,6 +161,11 @@ for (const [method, level] of LEVELS) {
   };
 }
 
+// Node's process warnings (deprecations, MaxListenersExceeded, …) are log lines of the invocation that
+// caused them, tagged like console.warn, instead of untagged `(node:1) Warning:` text on stderr.
+process.removeAllListeners('warning');
+process.on('warning', (warning) => console.warn(`(node) ${warning.name}: ${warning.message}`));
+
 function handlerFrom(mod: Record<string, unknown>, exportName: string): unknown {
   if (mod[exportName] !== undefined) return mod[exportName];
   // A CommonJS handler bundled as ESM exposes its `module.exports` as the default export.

@@ -56,3 +56,26 @@ describe('handlers that never finish, once nothing is left to run', () => {
     expect(await invoke('callsBackEarly')).toMatchObject({ result: 'early', error: null });
   });
 });
+
+describe('the region and Node’s warnings', () => {
+  it('gives functions the configured region, in their environment and their ARN', async () => {
+    const elsewhere = await startNuvola(await copyApp(path.join(ROOT, 'test/fixtures/edges')), { env: { NUVOLA_REGION: 'eu-south-1', NUVOLA_ACCOUNT_ID: '123456789012' } });
+    try {
+      const res = await elsewhere.control('/functions/where/invoke', { method: 'POST', body: '{}' });
+      expect(((await res.json()) as { result: unknown }).result).toEqual({
+        region: 'eu-south-1',
+        defaultRegion: 'eu-south-1',
+        arn: 'arn:aws:lambda:eu-south-1:123456789012:function:where',
+      });
+    } finally {
+      await elsewhere.stop();
+    }
+  });
+
+  it('logs a Node warning printed during an invocation under its request id', async () => {
+    const res = await nuvola.control('/functions/where/invoke', { method: 'POST', body: '{}' });
+    const { requestId } = (await res.json()) as { requestId: string };
+    const logs = (await (await nuvola.control(`/logs?fn=where&requestId=${requestId}`)).json()) as { records: { message: string }[] };
+    expect(logs.records.map((r) => r.message)).toContainEqual(expect.stringMatching(new RegExp(`\\t${requestId}\\tWARN\\t\\(node\\) DeprecationWarning: something is deprecated$`)));
+  });
+});
