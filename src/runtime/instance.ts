@@ -112,7 +112,8 @@ export class Instance {
         stdio: ['ignore', 'pipe', 'pipe', 'ipc', 'pipe'],
         // Nothing of the platform's own environment leaks in; the function's is set at load.
         env: { PATH: LAMBDA_PATH, TMPDIR: this.tmpDir, LANG: 'en_US.UTF-8', TZ: ':UTC' },
-        cwd: options.dir,
+        // Lambda starts the runtime in its task root (/var/task), where the code is.
+        cwd: this.codeDir,
         ...(options.user ? { uid: options.user.uid, gid: options.user.gid } : {}),
       },
     );

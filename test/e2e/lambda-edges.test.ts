@@ -57,6 +57,14 @@ describe('handlers that never finish, once nothing is left to run', () => {
   });
 });
 
+describe('the task root', () => {
+  it('is the working directory of the handler, as on Lambda', async () => {
+    const { result } = await invoke('cwd');
+    const { cwd, taskRoot } = result as { cwd: string; taskRoot: string };
+    expect(cwd).toBe(taskRoot);
+  });
+});
+
 describe('the region and Node’s warnings', () => {
   it('gives functions the configured region, in their environment and their ARN', async () => {
     const elsewhere = await startNuvola(await copyApp(path.join(ROOT, 'test/fixtures/edges')), { env: { NUVOLA_REGION: 'eu-south-1', NUVOLA_ACCOUNT_ID: '123456789012' } });
