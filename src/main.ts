@@ -54,8 +54,8 @@ export interface StartOptions {
 export async function startPlatform(config: PlatformConfig, options: StartOptions = {}): Promise<Platform> {
   // First, before any state is made: a directory without an app stays as it was.
   let app: LoadedApp | undefined = await loadManifest(config.appDir);
-  // SIGUSR1 opens Node's inspector, and function code can signal its parent: with a listener of its
-  // own the platform no longer does (the listener itself does nothing).
+  // SIGUSR1 opens Node's inspector, and the platform runs other people's code: with a listener of its
+  // own it no longer does, should such a signal ever reach it (the listener itself does nothing).
   const ignoreSignal = (): void => undefined;
   process.on('SIGUSR1', ignoreSignal);
   const clock = new SystemClock();
@@ -107,6 +107,7 @@ export async function startPlatform(config: PlatformConfig, options: StartOption
   };
   for (const module of SERVICES) faces.set(module.name, await module.create(ctx));
   const all = [...faces.values()];
+  const dataPlane = all.find((f) => f.api);
 
   let appName: string | undefined;
   let sources: string[] = [];
@@ -123,7 +124,7 @@ export async function startPlatform(config: PlatformConfig, options: StartOption
       },
     }),
     api: (req, res) => {
-      const endpoint = all.find((f) => f.api)?.api?.();
+      const endpoint = dataPlane?.api?.();
       if (endpoint) return handleApiRequest(endpoint, req, res);
       res.writeHead(503, { 'content-type': 'application/json' }).end('{"message":"Service Unavailable"}');
     },
