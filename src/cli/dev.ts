@@ -7,6 +7,7 @@ import { loadConfig, useColor } from '../config/config.js';
 import { createPlatformEvents, startPlatform, type Platform } from '../main.js';
 import { watchApp } from '../app/watch.js';
 import { formatLog, formatReload, formatRequest, paint, type Paint } from './output.js';
+import { isLoopback } from '../http/control.js';
 import { watchParents } from './parent-watch.js';
 import { recordPlatform } from './platform-file.js';
 
@@ -95,8 +96,6 @@ function batched(stream: NodeJS.WriteStream): (line: string) => void {
     if (pending.push(line) === 1) setImmediate(flush);
   };
 }
-
-const isLoopback = (host: string): boolean => /^(localhost|127(\.\d{1,3}){3}|::1|\[::1\])$/i.test(host);
 
 /** Rebuilds on change, one reload after another; returns the function that stops watching. */
 function watchSources(platform: Platform, appDir: string, p: Paint, pe: Paint): () => void {

@@ -2,8 +2,9 @@
  * A running `nuvola dev` records where it listens in its state directory (`.nuvola/platform.json`),
  * so that `nuvola invoke` and `nuvola logs` run in the app's directory find it without being told.
  */
-import { readFileSync, rmSync, writeFileSync, renameSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
+import { writeStateFile } from '../config/state-file.js';
 
 const FILE = 'platform.json';
 
@@ -14,9 +15,7 @@ interface Record {
 
 export function recordPlatform(stateDir: string, url: string): () => void {
   const file = path.join(stateDir, FILE);
-  const tmp = `${file}.${process.pid}.tmp`;
-  writeFileSync(tmp, JSON.stringify({ url, pid: process.pid } satisfies Record) + '\n');
-  renameSync(tmp, file);
+  writeStateFile(file, JSON.stringify({ url, pid: process.pid } satisfies Record) + '\n');
   return () => {
     // Only our own record: a second platform on the same app may have replaced it.
     if (readRecord(file)?.pid === process.pid) rmSync(file, { force: true });

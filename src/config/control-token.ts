@@ -2,8 +2,9 @@
  * The control API's bearer token: `NUVOLA_CONTROL_TOKEN` when set, else the one kept in the state
  * directory, created on first use. The CLI reads it the same way; functions never get it.
  */
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { writeStateFile } from './state-file.js';
 
 const FILE = 'control-token';
 
@@ -23,10 +24,6 @@ export function loadControlToken(stateDir: string, env: NodeJS.ProcessEnv = proc
   const found = findControlToken(stateDir, env);
   if (found !== undefined) return found;
   const token = Buffer.from(globalThis.crypto.getRandomValues(new Uint8Array(32))).toString('base64url');
-  mkdirSync(stateDir, { recursive: true });
-  const file = path.join(stateDir, FILE);
-  const tmp = `${file}.${process.pid}.tmp`;
-  writeFileSync(tmp, `${token}\n`, { mode: 0o600 });
-  renameSync(tmp, file);
+  writeStateFile(path.join(stateDir, FILE), `${token}\n`, 0o600);
   return token;
 }

@@ -3,9 +3,10 @@
  * set (scripts, CI), else the pair kept in the state directory, created on first use. There is no
  * default secret: a key nobody chose is one nobody can guess.
  */
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { newAccessKey, type AccessKey } from '../core/access-keys.js';
+import { writeStateFile } from './state-file.js';
 
 const FILE = 'credentials.json';
 
@@ -31,10 +32,7 @@ export function loadDeveloperKey(stateDir: string, env: NodeJS.ProcessEnv = proc
     // none yet, or unreadable: a new pair replaces it
   }
   const key = newAccessKey('AKIA');
-  mkdirSync(stateDir, { recursive: true });
-  const tmp = `${file}.${process.pid}.tmp`;
   // Readable by its owner only: it opens every AWS endpoint of this platform.
-  writeFileSync(tmp, JSON.stringify(key, null, 2) + '\n', { mode: 0o600 });
-  renameSync(tmp, file);
+  writeStateFile(file, JSON.stringify(key, null, 2) + '\n', 0o600);
   return { ...key, source: 'new' };
 }

@@ -98,7 +98,7 @@ interface Parsed {
 type Failure = Extract<VerifyResult, { ok: false }>;
 const fail = (problem: SigV4Problem, message: string): Failure => ({ ok: false, problem, message });
 
-export const SIGV4_MESSAGES = {
+const SIGV4_MESSAGES = {
   UNKNOWN_KEY: 'The security token included in the request is invalid.',
   MISMATCH:
     'The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.',
@@ -183,8 +183,8 @@ function parseSignature(req: IncomingSignedRequest): Parsed | Failure {
   };
 }
 
-/** The canonical request of SigV4's step 1. Exported for the conformance tests. */
-export function canonicalRequest(req: IncomingSignedRequest, parsed: Pick<Parsed, 'signedHeaders' | 'presigned' | 'query'>, options: Pick<VerifyOptions, 'crypto' | 's3' | 'normalizePath'>): string {
+/** The canonical request of SigV4's step 1. */
+function canonicalRequest(req: IncomingSignedRequest, parsed: Pick<Parsed, 'signedHeaders' | 'presigned' | 'query'>, options: Pick<VerifyOptions, 'crypto' | 's3' | 'normalizePath'>): string {
   const path = options.s3 ? req.path : canonicalPath(req.path, options.normalizePath ?? true);
   const query = parsed.query
     .map(([k, v]) => [escapeUri(k), escapeUri(v)] as const)
@@ -198,11 +198,11 @@ export function canonicalRequest(req: IncomingSignedRequest, parsed: Pick<Parsed
   return `${req.method}\n${path}\n${query}\n${headers}\n${names.join(';')}\n${payloadHash}`;
 }
 
-export function stringToSign(amzDate: string, scope: CredentialScope, canonicalRequestHash: string): string {
+function stringToSign(amzDate: string, scope: CredentialScope, canonicalRequestHash: string): string {
   return `${ALGORITHM}\n${amzDate}\n${scope.date}/${scope.region}/${scope.service}/aws4_request\n${canonicalRequestHash}`;
 }
 
-export function signingKey(crypto: SigV4Crypto, secret: string, scope: Pick<CredentialScope, 'date' | 'region' | 'service'>): Uint8Array {
+function signingKey(crypto: SigV4Crypto, secret: string, scope: Pick<CredentialScope, 'date' | 'region' | 'service'>): Uint8Array {
   const date = crypto.hmac(`AWS4${secret}`, scope.date);
   return crypto.hmac(crypto.hmac(crypto.hmac(date, scope.region), scope.service), 'aws4_request');
 }
@@ -224,7 +224,7 @@ function canonicalPath(path: string, normalize: boolean): string {
 }
 
 /** RFC 3986 encoding of everything but the unreserved characters, as SigV4 specifies. */
-export function escapeUri(text: string): string {
+function escapeUri(text: string): string {
   return encodeURIComponent(text).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
 }
 

@@ -109,7 +109,8 @@ function checkSite(req: IncomingMessage, listening: { host: string; port: number
   }
 }
 
-const isLoopback = (host: string): boolean => LOOPBACK_NAMES.test(host) || LOOPBACK_NAMES.test(`[${host}]`) || host === '::1';
+/** A loopback address or name, as a listener's host is written (`::1` bare or bracketed). */
+export const isLoopback = (host: string): boolean => LOOPBACK_NAMES.test(host) || LOOPBACK_NAMES.test(`[${host}]`) || host === '::1';
 
 async function dispatch(options: ControlOptions, routes: readonly CompiledRoute[], req: IncomingMessage, res: ServerResponse): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://local');

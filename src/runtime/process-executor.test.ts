@@ -5,29 +5,24 @@ import { describe, expect, it } from 'vitest';
 import { FakeClock } from '../drivers/conformance/fake-clock.js';
 import { describeExecutorConformance } from '../drivers/conformance/executor.suite.js';
 import { ProcessExecutor } from './process-executor.js';
+import type { SandboxMode } from './sandbox.js';
 
 const BOOTSTRAP = path.resolve(import.meta.dirname, '../../dist/bootstrap.worker.mjs');
 
-describeExecutorConformance('ProcessExecutor', (setup) =>
+const executorWith = (sandbox?: SandboxMode) => (setup: Parameters<Parameters<typeof describeExecutorConformance>[1]>[0]) =>
   new ProcessExecutor({
     ...setup,
     bootstrapPath: BOOTSTRAP,
     identity: { region: 'us-east-1', accountId: '000000000000', endpointUrl: () => 'http://127.0.0.1:1' },
     sparesPerMemorySize: 1,
-  }),
-);
+    sandbox,
+  });
+
+describeExecutorConformance('ProcessExecutor', executorWith());
 
 // The same suite with every instance in user and PID namespaces of its own (as where the platform is
 // not root); where this machine allows none, the executor says so and runs without them.
-describeExecutorConformance('ProcessExecutor in namespaces', (setup) =>
-  new ProcessExecutor({
-    ...setup,
-    bootstrapPath: BOOTSTRAP,
-    identity: { region: 'us-east-1', accountId: '000000000000', endpointUrl: () => 'http://127.0.0.1:1' },
-    sparesPerMemorySize: 1,
-    sandbox: 'namespaces',
-  }),
-);
+describeExecutorConformance('ProcessExecutor in namespaces', executorWith('namespaces'));
 
 describe('instance directories left by other platforms', () => {
   it('are removed when their pid is gone or now names another process, and kept while their owner runs', async () => {

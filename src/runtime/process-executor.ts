@@ -14,7 +14,7 @@ import type { Executor, ExecutorStats, FunctionSpec, InvokeOptions, InvokeResult
 import { functionEnvironment, type PlatformIdentity } from './environment.js';
 import { FunctionPool } from './function-pool.js';
 import type { Instance, LoadOutcome } from './instance.js';
-import { chooseSandbox, type Sandbox, type SandboxMode } from './sandbox.js';
+import { chooseSandbox, type SandboxMode } from './sandbox.js';
 import { Spares } from './spares.js';
 
 export interface ProcessExecutorOptions {
@@ -56,8 +56,6 @@ export class ProcessExecutor implements Executor {
   private readonly memoryWatch: NodeJS.Timeout;
   private cancelReap: (() => void) | undefined;
   private lastStorageWatch = 0;
-  /** The kernel's wall the instances run behind (sandbox.ts). */
-  readonly sandbox: Sandbox['kind'];
   private closed = false;
   /** Executions in flight across all functions. */
   active = 0;
@@ -77,7 +75,6 @@ export class ProcessExecutor implements Executor {
       const who = process.getuid?.() === 0 ? 'as root' : "as the platform's user";
       options.onWarning?.(`function instances run ${who}, without the kernel's separation: ${sandbox.reason}`);
     }
-    this.sandbox = sandbox.kind;
     this.spares = new Spares({
       dir: options.dir,
       bootstrapPath,
