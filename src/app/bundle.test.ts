@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
-import { mkdir, mkdtemp, readdir, readFile, rename, rm, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rename, rm, symlink, utimes, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -310,6 +311,111 @@ describe('bundleApp', () => {
     expect(err.message.split('\n')).toEqual([
       'Function "broken": broken.ts:1:25 Unexpected ";"',
       `Function "missing": handler file missing.{ts,mts,cts,tsx,js,mjs,cjs,jsx} not found in ${app.dir}`,
+    ]);
+  });
+});
+
+describe('files beside the code (package.include)', () => {
+  const READER = "import { readFileSync } from 'node:fs';\nexport const handler = () => readFileSync('data/a.json', 'utf8');\n";
+
+  it('copies the files into the build, where the runtime finds them, and counts them in the code size', async () => {
+    const app = await makeApp(
+      { 'src/r.ts': READER, 'data/a.json': '{"a":1}', 'data/deep/b.txt': 'b', 'data/secret.json': 'no' },
+      "  r:\n    handler: src/r.handler\n    package:\n      include: ['data/**', '!data/secret.json']\n  plain:\n    handler: src/r.handler\n",
+    );
+    const bundle = await bundleOne(app, 'r');
+    const buildDir = path.dirname(bundle.bundlePath);
+    expect(bundle.files).toEqual({ root: path.join(buildDir, 'files'), paths: ['data/a.json', 'data/deep/b.txt'] });
+    expect(await readFile(path.join(buildDir, 'files/data/deep/b.txt'), 'utf8')).toBe('b');
+    expect(await readdir(path.join(buildDir, 'files/data'))).not.toContain('secret.json');
+    expect(bundle.inputs).toEqual(expect.arrayContaining([path.join(app.dir, 'data/a.json'), path.join(app.dir, 'data/deep/b.txt')]));
+
+    const plain = await bundleOne(app, 'plain');
+    expect(plain.files).toBeUndefined();
+    expect(bundle.size).toBe(plain.size + '{"a":1}'.length + 1);
+    expect(bundle.codeSha256).not.toBe(plain.codeSha256);
+  });
+
+  it('gives the code a new hash when an included file changes or a new one matches, and only then', async () => {
+    const app = await makeApp({ 'src/r.ts': READER, 'data/a.json': '{"a":1}' }, "  r:\n    handler: src/r.handler\n    package:\n      include: ['data/*']\n");
+    const past = new Date(Date.now() - 10_000);
+    for (const f of ['src/r.ts', 'data/a.json']) await utimes(path.join(app.dir, f), past, past);
+    const first = await bundleOne(app, 'r');
+    expect(await bundleOne(app, 'r')).toEqual(first);
+    expect(build).toHaveBeenCalledTimes(1);
+
+    await writeFile(path.join(app.dir, 'data/a.json'), '{"a":2}');
+    const edited = await bundleOne(app, 'r');
+    expect(edited.codeSha256).not.toBe(first.codeSha256);
+    expect(await readFile(path.join(edited.files!.root, 'data/a.json'), 'utf8')).toBe('{"a":2}');
+    // The old build keeps its own copy: instances started from it read what they were started with.
+    expect(await readFile(path.join(first.files!.root, 'data/a.json'), 'utf8')).toBe('{"a":1}');
+
+    await utimes(path.join(app.dir, 'data/a.json'), past, past);
+    const settled = await bundleOne(app, 'r');
+    await writeFile(path.join(app.dir, 'data/b.json'), '{}');
+    await utimes(path.join(app.dir, 'data/b.json'), past, past);
+    const added = await bundleOne(app, 'r');
+    expect(added.files?.paths).toEqual(['data/a.json', 'data/b.json']);
+    expect(added.codeSha256).not.toBe(settled.codeSha256);
+    expect(await readdir(path.join(app.outDir, 'r'))).not.toContainEqual(expect.stringMatching(/tmp/));
+  });
+
+  it('fails the build on an included file that links out of the app', async () => {
+    const outside = await mkdtemp(path.join(os.tmpdir(), 'nuvola-outside-'));
+    roots.push(outside);
+    await writeFile(path.join(outside, 'secret.txt'), 'secret');
+    const app = await makeApp({ 'src/r.ts': READER }, "  r:\n    handler: src/r.handler\n    package:\n      include: ['data/*']\n");
+    await symlink(outside, path.join(app.dir, 'data'));
+    const err = (await bundleOne(app, 'r').catch((e: unknown) => e)) as { code: string; message: string };
+    expect(err.code).toBe('BUILD_FAILED');
+    expect(err.message).toMatch(/^Function "r": package\.include: data\/secret\.txt is .*secret\.txt, outside the app directory/);
+  });
+});
+
+describe('the AWS SDK v3, as Lambda runtimes provide it', () => {
+  // makeApp's directories are in the system's temporary directory: no node_modules above them.
+  const CALLER = [
+    "import { LambdaClient, InvokeCommand } from '@aws-sdk/client-lambda';",
+    'export const handler = () => [typeof LambdaClient, typeof InvokeCommand];',
+    '',
+  ].join('\n');
+
+  it("bundles Nuvola's own client for an app that has not installed it", async () => {
+    const app = await makeApp({ 'src/caller.ts': CALLER }, '  caller:\n    handler: src/caller.handler\n');
+    const bundle = await bundleOne(app, 'caller');
+    const shipped = path.dirname(createRequire(import.meta.url).resolve('@aws-sdk/client-lambda/package.json'));
+    expect(bundle.inputs.some((f) => f.startsWith(shipped + path.sep))).toBe(true);
+    // In a process of its own: Vitest's own import would transform the 1.4 MB bundle first, for seconds.
+    const script = `const m = await import(${JSON.stringify(pathToFileURL(bundle.bundlePath).href)}); console.log(JSON.stringify(m.handler()));`;
+    const { stdout } = await promisify(execFile)(process.execPath, ['--no-warnings', '--input-type=module', '-e', script]);
+    expect(JSON.parse(stdout)).toEqual(['function', 'function']);
+  });
+
+  it("uses the app's own installed version when it has one", async () => {
+    const app = await makeApp(
+      {
+        'node_modules/@aws-sdk/client-lambda/package.json': '{ "name": "@aws-sdk/client-lambda", "version": "3.0.0", "main": "index.js" }\n',
+        'node_modules/@aws-sdk/client-lambda/index.js': "exports.LambdaClient = 'own'; exports.InvokeCommand = 'own';\n",
+        'src/caller.ts': CALLER,
+      },
+      '  caller:\n    handler: src/caller.handler\n',
+    );
+    const bundle = await bundleOne(app, 'caller');
+    expect(bundle.inputs).toContain(path.join(app.dir, 'node_modules/@aws-sdk/client-lambda/index.js'));
+    const mod = (await import(pathToFileURL(bundle.bundlePath).href)) as { handler: () => string[] };
+    expect(mod.handler()).toEqual(['string', 'string']);
+  });
+
+  it("lends no other package of Nuvola's, nor a client it does not ship", async () => {
+    const app = await makeApp(
+      { 'src/api.ts': "import { z } from 'zod';\nimport { S3Client } from '@aws-sdk/client-s3';\nexport const handler = () => [z, S3Client];\n" },
+      '  api:\n    handler: src/api.handler\n',
+    );
+    const err = (await bundleOne(app, 'api').catch((e: unknown) => e)) as { code: string; message: string };
+    expect(err.message.split('\n')).toEqual([
+      'Function "api": src/api.ts:1:19 Could not resolve "zod" (not installed? run: npm install zod)',
+      'Function "api": src/api.ts:2:26 Could not resolve "@aws-sdk/client-s3" (not installed? run: npm install @aws-sdk/client-s3)',
     ]);
   });
 });

@@ -4,13 +4,14 @@
 // `src/items.ts:12` in stack traces.
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
-import { isBuiltin } from 'node:module';
+import { createRequire, isBuiltin } from 'node:module';
 import path from 'node:path';
 import { build, version as esbuildVersion } from 'esbuild';
-import type { Message, Metafile, OutputFile } from 'esbuild';
+import type { Message, Metafile, OutputFile, Plugin } from 'esbuild';
 import { isPlatformError, PlatformError } from '../core/errors.js';
 import { runtimeMajor } from '../core/lambda.js';
 import type { LoadedApp } from './load.js';
+import { copyIncludedFiles, findIncludedFiles } from './package-files.js';
 import type { FunctionBundle, FunctionConfig } from '../core/app.js';
 
 /**
@@ -32,12 +33,14 @@ export interface BundleOptions {
 const KEEP_BUILDS = 3;
 // Part of the cache key: bump it when the esbuild options or the checks of a build change, so old
 // builds are not reused.
-const BUILD_FORMAT = 4;
+const BUILD_FORMAT = 5;
 const HASH_DIR = /^[0-9a-f]{16}$/;
 // A file modified this close to the build's start is not trusted by the fast path ("racy git"): file
 // times are coarse (a kernel tick on Linux, 1 s on HFS+), so an edit racing esbuild's read could
 // carry an mtime from before the build. Such a build is simply redone on the next call.
 const RACY_MS = 1000;
+/** The included files' directory in a build, beside `index.mjs`: never mixed with the bundle's own names. */
+const FILES_DIR = 'files';
 
 // Bundled CommonJS dependencies call `require` for Node built-ins, which an ES module lacks. esbuild
 // renames user code's own top-level `require` (it treats the name as reserved), so this cannot clash.
@@ -59,7 +62,9 @@ export async function bundleFunction(opts: BundleOptions): Promise<Bundle> {
   const appDir = path.resolve(opts.appDir);
   const fnDir = path.join(path.resolve(opts.outDir), fn.name);
   const entry = await resolveHandlerFile(appDir, fn);
-  const key = JSON.stringify([BUILD_FORMAT, esbuildVersion, entry, fn.exportName, fn.runtime]);
+  // Globbed on every build: a file new to a pattern changes the key, an edited one its recorded input.
+  const included = await findIncludedFiles({ appDir, patterns: fn.include ?? [], skip: [path.resolve(opts.outDir)], fn: fn.name });
+  const key = JSON.stringify([BUILD_FORMAT, esbuildVersion, entry, fn.exportName, fn.runtime, sha256(included.paths.join('\u0000'))]);
   const previous = await reuseLastBuild(fnDir, key);
   if (previous) return previous;
 
@@ -71,17 +76,39 @@ export async function bundleFunction(opts: BundleOptions): Promise<Bundle> {
 
   const js = outputOf(outputFiles, '.mjs');
   const map = { contents: absoluteSources(outputOf(outputFiles, '.mjs.map').text, path.dirname(placeholder)) };
-  const codeSha256 = createHash('sha256').update(js.contents).update(map.contents).digest('hex');
-  const buildDir = path.join(fnDir, codeSha256.slice(0, 16));
-  await storeBuild(buildDir, js, map);
-  await pruneBuilds(fnDir, buildDir);
+  const hash = createHash('sha256').update(js.contents).update(map.contents);
+  // The files are copied before the hash is known: it covers them, so that an edit of one reloads
+  // the function's instances as an edit of its code does.
+  const staged = included.paths.length === 0 ? undefined : path.join(fnDir, `files.tmp-${randomBytes(6).toString('hex')}`);
+  let filesBytes = 0;
+  try {
+    if (staged) {
+      const copied = await copyIncludedFiles(fn.name, included, staged, js.contents.byteLength);
+      filesBytes = copied.bytes;
+      hash.update(`\u0000files\u0000${copied.sha256}`);
+    }
+    const codeSha256 = hash.digest('hex');
+    const buildDir = path.join(fnDir, codeSha256.slice(0, 16));
+    await storeBuild(buildDir, js, map, staged);
+    await pruneBuilds(fnDir, buildDir);
 
-  const inputs = Object.keys(metafile.inputs)
-    .filter((p) => !/^[a-z-]+:/.test(p)) // esbuild's virtual modules (`ns:path`) are no files
-    .map((p) => path.resolve(appDir, p));
-  const bundle: Bundle = { fn: fn.name, bundlePath: path.join(buildDir, 'index.mjs'), exportName: fn.exportName, codeSha256, size: js.contents.byteLength, inputs };
-  await recordBuild(fnDir, key, bundle, startedAt);
-  return bundle;
+    const inputs = Object.keys(metafile.inputs)
+      .filter((p) => !/^[a-z-]+:/.test(p)) // esbuild's virtual modules (`ns:path`) are no files
+      .map((p) => path.resolve(appDir, p));
+    const bundle: Bundle = {
+      fn: fn.name,
+      bundlePath: path.join(buildDir, 'index.mjs'),
+      exportName: fn.exportName,
+      codeSha256,
+      size: js.contents.byteLength + filesBytes,
+      inputs: [...inputs, ...included.sources],
+      ...(staged ? { files: { root: path.join(buildDir, FILES_DIR), paths: included.paths } } : {}),
+    };
+    await recordBuild(fnDir, key, bundle, startedAt);
+    return bundle;
+  } finally {
+    if (staged) await rm(staged, { recursive: true, force: true });
+  }
 }
 
 /** Bundles all functions of an app in parallel; throws one error listing every function that failed. */
@@ -136,6 +163,7 @@ async function runEsbuild(appDir: string, entry: string, outfile: string, fn: Fu
       banner: { js: BANNER },
       // CommonJS dependencies read these; in an ES module they exist only on import.meta (Node >= 20.11).
       define: { __dirname: 'import.meta.dirname', __filename: 'import.meta.filename' },
+      plugins: awsSdkPlugins(),
     });
   } catch (err) {
     const messages = (err as { errors?: Message[] }).errors;
@@ -146,6 +174,56 @@ async function runEsbuild(appDir: string, entry: string, outfile: string, fn: Fu
       errors: messages.map((m) => ({ text: m.text, file: m.location?.file, line: m.location?.line, column: m.location && m.location.column + 1 })),
     }, { cause: err });
   }
+}
+
+/**
+ * Lambda's Node.js runtimes come with the AWS SDK v3 (https://docs.aws.amazon.com/lambda/latest/dg/lambda-nodejs.html),
+ * so handlers import its clients without installing them. Here, an `@aws-sdk/*` (or `@smithy/*`,
+ * `@aws-crypto/*`) import the app cannot resolve itself is resolved from the packages installed
+ * with Nuvola, and bundled like any dependency; the app's own installed version always wins.
+ *
+ * A plugin, not esbuild's `nodePaths`: that would lend the app every package Nuvola has (zod, pg,
+ * …), hiding a missing dependency that would then fail on AWS, and the `npm install` hint with it.
+ */
+const AWS_SDK_IMPORT = /^@(?:aws-sdk|smithy|aws-crypto)\//;
+
+function awsSdkPlugins(): Plugin[] {
+  const shipped = shippedSdk();
+  if (shipped === undefined) return [];
+  const retry = Symbol('aws-sdk-fallback');
+  return [{
+    name: 'nuvola-aws-sdk',
+    setup(b) {
+      b.onResolve({ filter: AWS_SDK_IMPORT }, async (args) => {
+        // The SDK's imports of its own packages resolve beside it, as they always did.
+        if (args.pluginData === retry || args.importer.startsWith(shipped.nodeModules)) return undefined;
+        const { kind, importer, resolveDir } = args;
+        const own = await b.resolve(args.path, { kind, importer, resolveDir, pluginData: retry });
+        if (own.errors.length === 0) return own;
+        const lent = await b.resolve(args.path, { kind, importer, resolveDir: shipped.resolveDir, pluginData: retry });
+        // Neither has it (a client Nuvola does not ship): esbuild reports it as usual, with the hint.
+        return lent.errors.length === 0 ? lent : undefined;
+      });
+    },
+  }];
+}
+
+let shippedSdkDir: { nodeModules: string; resolveDir: string } | undefined | null = null;
+
+/**
+ * The node_modules holding the SDK installed with Nuvola, found from this module's own location:
+ * `<repo>/node_modules` here, the app's `node_modules` when npm hoisted Nuvola's dependencies there.
+ */
+function shippedSdk(): { nodeModules: string; resolveDir: string } | undefined {
+  if (shippedSdkDir !== null) return shippedSdkDir;
+  try {
+    const manifest = createRequire(import.meta.url).resolve('@aws-sdk/client-lambda/package.json');
+    const nodeModules = path.resolve(path.dirname(manifest), '..', '..');
+    shippedSdkDir = { nodeModules: nodeModules + path.sep, resolveDir: path.dirname(nodeModules) };
+  } catch {
+    shippedSdkDir = undefined; // installed without it (pruned): handlers must bring their own
+  }
+  return shippedSdkDir;
 }
 
 /**
@@ -252,11 +330,13 @@ function absoluteSources(mapText: string, bundleDir: string): string {
 }
 
 // Written to a private directory and renamed into place, so a concurrent build of the same content
-// (or a crash half-way) never leaves a reader with a partial bundle.
-async function storeBuild(buildDir: string, js: OutputFile, map: { contents: string }): Promise<void> {
+// (or a crash half-way) never leaves a reader with a partial bundle. The included files, copied to
+// `staged`, move in with it.
+async function storeBuild(buildDir: string, js: OutputFile, map: { contents: string }, staged: string | undefined): Promise<void> {
   if (!(await exists(path.join(buildDir, 'index.mjs')))) {
     const tmp = `${buildDir}.tmp-${randomBytes(6).toString('hex')}`;
     await mkdir(tmp, { recursive: true });
+    if (staged) await rename(staged, path.join(tmp, FILES_DIR));
     await writeFile(path.join(tmp, 'index.mjs.map'), map.contents);
     await writeFile(path.join(tmp, 'index.mjs'), js.contents);
     try {
@@ -306,6 +386,10 @@ async function recordBuild(fnDir: string, key: string, bundle: Bundle, startedAt
   const tmp = path.join(fnDir, `last.json.tmp-${randomBytes(6).toString('hex')}`);
   await writeFile(tmp, JSON.stringify(record));
   await rename(tmp, path.join(fnDir, 'last.json'));
+}
+
+function sha256(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
 }
 
 async function exists(file: string): Promise<boolean> {

@@ -32,6 +32,7 @@ functions:
     environment: { TABLE: items, RETRIES: 3, VERBOSE: true }
     reservedConcurrency: 10
     provisionedConcurrency: 1
+    instanceConcurrency: 64
     events:
       - http: GET /items/{id}
       - http: { method: post, path: /items }
@@ -61,6 +62,7 @@ api:
           environment: { TABLE: 'items', RETRIES: '3', VERBOSE: 'true' },
           reservedConcurrency: 10,
           provisionedConcurrency: 1,
+          instanceConcurrency: 64,
           events: [
             { type: 'http', routeKey: 'GET /items/{id}', method: 'GET', path: '/items/{id}' },
             { type: 'http', routeKey: 'POST /items', method: 'POST', path: '/items' },
@@ -77,6 +79,7 @@ api:
           timeout: 3,
           ephemeralStorage: 512,
           environment: {},
+          instanceConcurrency: 1,
           events: [{ type: 'http', routeKey: '$default' }],
         },
       },
@@ -106,9 +109,32 @@ api:
       timeout: 3,
       ephemeralStorage: 512,
       environment: {},
+      instanceConcurrency: 1,
       events: [],
     });
     expect(manifest.api).toEqual({ timeoutSeconds: 30 });
+  });
+
+  it('gives every function the app-wide defaults it does not set itself, environment merged', () => {
+    const manifest = parseManifest(
+      `app: hello
+defaults:
+  memory: 512
+  instanceConcurrency: 32
+  environment: { STAGE: dev, TABLE: items }
+functions:
+  a:
+    handler: index.handler
+  b:
+    handler: index.handler
+    memory: 1024
+    instanceConcurrency: 1
+    environment: { TABLE: orders }
+`,
+      'nuvola.yaml',
+    );
+    expect(manifest.functions['a']).toMatchObject({ memory: 512, instanceConcurrency: 32, timeout: 3, environment: { STAGE: 'dev', TABLE: 'items' } });
+    expect(manifest.functions['b']).toMatchObject({ memory: 1024, instanceConcurrency: 1, environment: { STAGE: 'dev', TABLE: 'orders' } });
   });
 
   it('reads `cors: true` as any origin, method and header', () => {
@@ -155,13 +181,31 @@ provider: aws
 `),
     ).toEqual([
       'nuvola.yaml:5:13 functions.getItem.memory — expected an integer from 128 to 10240 (MB), got 99999',
-      'nuvola.yaml:6:5 functions.getItem.memroy — unknown key "memroy"; allowed keys: handler, runtime, memory, timeout, ephemeralStorage, environment, reservedConcurrency, provisionedConcurrency, events',
+      'nuvola.yaml:6:5 functions.getItem.memroy — unknown key "memroy"; allowed keys: handler, runtime, memory, timeout, ephemeralStorage, environment, reservedConcurrency, provisionedConcurrency, instanceConcurrency, events, package',
       'nuvola.yaml:9:15 functions.getItem.events[1].http — expected a greedy parameter like {proxy+} only as the last segment, got "/a/{proxy+}/b"',
       'nuvola.yaml:10:15 functions.getItem.events[2].http — expected a method among GET POST PUT PATCH DELETE HEAD OPTIONS ANY, got "FETCH"',
       'nuvola.yaml:11:9 functions.getItem.events[3] — unknown event type "sqs"; supported: http',
       'nuvola.yaml:12:3 functions.listItems.handler — expected "path/to/file.export", e.g. src/items.get; the key is missing',
       'nuvola.yaml:14:15 functions.listItems.events[0].http — route "GET /items/{key}" conflicts with "GET /items/{id}" declared by function "getItem" (functions.getItem.events[0])',
-      'nuvola.yaml:15:1 provider — unknown key "provider"; allowed keys: app, functions, api',
+      'nuvola.yaml:15:1 provider — unknown key "provider"; allowed keys: app, functions, api, defaults, package',
+    ]);
+  });
+
+  it('reports bad instance concurrency, and bad defaults once, at defaults', () => {
+    expect(
+      problems(`app: hello
+defaults:
+  memory: 64
+  instanceConcurrency: 0
+functions:
+  f:
+    handler: f.handler
+    instanceConcurrency: 1601
+`),
+    ).toEqual([
+      'nuvola.yaml:3:11 defaults.memory — expected an integer from 128 to 10240 (MB), got 64',
+      'nuvola.yaml:4:24 defaults.instanceConcurrency — expected an integer from 1 to 1600 (invocations at once per instance), got 0',
+      'nuvola.yaml:8:26 functions.f.instanceConcurrency — expected an integer from 1 to 1600 (invocations at once per instance), got 1601',
     ]);
   });
 

@@ -25,6 +25,8 @@ export const LIMITS = {
   EPHEMERAL_STORAGE_MB: { min: 512, max: 10240, default: 512 },
   // HTTP API integrations time out after at most 30 s, whatever the function's own timeout.
   API_TIMEOUT_SECONDS: { min: 1, max: 30, default: 30 },
+  // Lambda Managed Instances' PerExecutionEnvironmentMaxConcurrency; 1 is the classic model.
+  INSTANCE_CONCURRENCY: { min: 1, max: 1600, default: 1 },
   // apigatewayv2 CorsConfiguration.MaxAge: -1 disables preflight caching.
   CORS_MAX_AGE_SECONDS: { min: -1, max: 86400 },
 } as const;
@@ -35,6 +37,7 @@ const RESERVED_ENV = new Set([
   'AWS_LAMBDA_FUNCTION_MEMORY_SIZE', 'AWS_LAMBDA_FUNCTION_VERSION', 'AWS_LAMBDA_INITIALIZATION_TYPE',
   'AWS_LAMBDA_LOG_GROUP_NAME', 'AWS_LAMBDA_LOG_STREAM_NAME', 'AWS_ACCESS_KEY', 'AWS_ACCESS_KEY_ID',
   'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_LAMBDA_RUNTIME_API', 'LAMBDA_TASK_ROOT', 'LAMBDA_RUNTIME_DIR',
+  'AWS_LAMBDA_MAX_CONCURRENCY',
 ]);
 
 /** How a value found in the manifest is named in a message: `99999`, `"abc"`, `a list`. */
@@ -189,6 +192,37 @@ const envSchema = z.record(
   { error: 'expected a mapping of variable names to values' },
 );
 
+/**
+ * What is wrong with a `package.include` pattern, if anything. Patterns are relative to the app
+ * directory and stay inside it; the bundler also checks every file found, so this is for a clear
+ * message, not the only guard.
+ */
+function includeProblem(pattern: string): string | undefined {
+  const glob = pattern.startsWith('!') ? pattern.slice(1) : pattern;
+  if (glob === '') return 'expected a glob pattern, e.g. data/** or !data/secret.json';
+  if (glob.startsWith('/') || glob.startsWith('\\') || /^[A-Za-z]:/.test(glob)) {
+    return 'expected a glob relative to the app directory, e.g. data/**';
+  }
+  // Also `..` as one alternative of a brace expansion: {..,data}/x.
+  if (/(^|[/\\{,])\.\.($|[/\\},])/.test(glob)) return 'expected a glob inside the app directory, without ".."';
+  return undefined;
+}
+
+/** serverless.yml's `package.patterns`, as `package.include`: globs of files copied beside the code. */
+const packageSchema = section('a mapping with include', {
+  include: z
+    .array(
+      z.string({ error: 'expected a glob pattern' }).transform((pattern, ctx) => {
+        const problem = includeProblem(pattern);
+        if (problem) ctx.addIssue({ code: 'custom', message: `${problem}, got ${describeValue(pattern)}`, input: pattern });
+        // `./data/**` names what `data/**` does; the glob matcher sees paths without the `./`.
+        return pattern.replace(/^(!?)(?:\.\/)+/, '$1');
+      }),
+      { error: 'expected a list of glob patterns, e.g. - data/**' },
+    )
+    .default([]),
+});
+
 const functionSchema = section('a mapping with at least a handler', {
   handler: handlerSchema,
   runtime: z.enum(RUNTIMES, { error: `expected one of ${RUNTIMES.join(', ')}` }).default(DEFAULT_RUNTIME),
@@ -198,7 +232,9 @@ const functionSchema = section('a mapping with at least a handler', {
   environment: envSchema.default({}),
   reservedConcurrency: nonNegativeInt().optional(),
   provisionedConcurrency: nonNegativeInt().optional(),
+  instanceConcurrency: intIn(LIMITS.INSTANCE_CONCURRENCY, 'invocations at once per instance').default(LIMITS.INSTANCE_CONCURRENCY.default),
   events: z.array(eventSchema, { error: 'expected a list of events, e.g. - http: GET /items' }).default([]),
+  package: packageSchema.optional(),
 }).check(
   // `when` makes the check run beside other issues of the function, so all are reported at once.
   z.superRefine(({ reservedConcurrency: reserved, provisionedConcurrency: provisioned }, ctx) => {
@@ -254,8 +290,39 @@ const apiSchema = section('a mapping with cors and/or timeout', {
 
 const FUNCTION_NAME = /^[a-zA-Z0-9-_]{1,64}$/;
 
+/**
+ * `defaults:` settings every function takes unless it sets its own (serverless.yml's `provider`
+ * level); `environment` is merged, the function's own variables winning.
+ */
+const defaultsSchema = section('a mapping of function settings: runtime, memory, timeout, ephemeralStorage, instanceConcurrency, environment', {
+  runtime: z.enum(RUNTIMES, { error: `expected one of ${RUNTIMES.join(', ')}` }).optional(),
+  memory: intIn(LIMITS.MEMORY_MB, 'MB').optional(),
+  timeout: intIn(LIMITS.TIMEOUT_SECONDS, 'seconds').optional(),
+  ephemeralStorage: intIn(LIMITS.EPHEMERAL_STORAGE_MB, 'MB').optional(),
+  instanceConcurrency: intIn(LIMITS.INSTANCE_CONCURRENCY, 'invocations at once per instance').optional(),
+  environment: envSchema.optional(),
+});
+
+/** The manifest's data with valid `defaults` written into each function (an invalid one is reported at `defaults`). */
+function withDefaults(data: unknown): unknown {
+  const raw = asRecord(data);
+  const parsed = defaultsSchema.safeParse(raw?.['defaults']);
+  const functions = asRecord(raw?.['functions']);
+  if (!raw || !parsed.success || !functions) return data;
+  const { environment, ...settings } = parsed.data;
+  const merged = Object.fromEntries(
+    Object.entries(functions).map(([name, fn]) => {
+      const own = asRecord(fn);
+      if (!own || Array.isArray(fn)) return [name, fn];
+      const env = environment || own['environment'] ? { ...environment, ...asRecord(own['environment']) } : undefined;
+      return [name, { ...settings, ...own, ...(env ? { environment: env } : {}) }];
+    }),
+  );
+  return { ...raw, functions: merged };
+}
+
 /** Parses the plain data of a manifest into an `AppManifest`; issues carry the data path. */
-export const manifestSchema = section('a mapping with app and functions', {
+export const manifestSchema = z.preprocess(withDefaults, section('a mapping with app and functions', {
   app: z.string({ error: 'expected an app name' }).regex(/^[a-zA-Z][a-zA-Z0-9-_]{0,63}$/, {
     error: 'expected an app name: a letter, then up to 63 letters, digits, "-" or "_"',
   }),
@@ -267,6 +334,9 @@ export const manifestSchema = section('a mapping with app and functions', {
     )
     .default({}),
   api: apiSchema.optional(),
+  defaults: defaultsSchema.optional(),
+  // App-wide, as serverless.yml's service-level `package`: every function's own patterns follow these.
+  package: packageSchema.optional(),
 })
   // Runs even when other parts are invalid, so a duplicate route is reported with everything else.
   .check(z.superRefine((raw, ctx) => {
@@ -297,10 +367,13 @@ export const manifestSchema = section('a mapping with app and functions', {
   .transform((raw): AppManifest => ({
     app: raw.app,
     functions: Object.fromEntries(
-      Object.entries(raw.functions).map(([name, { handler, ...fn }]) => [name, { name, ...handler, ...fn }]),
+      Object.entries(raw.functions).map(([name, { handler, package: own, ...fn }]) => {
+        const include = [...(raw.package?.include ?? []), ...(own?.include ?? [])];
+        return [name, { name, ...handler, ...fn, ...(include.length > 0 ? { include } : {}) }];
+      }),
     ),
     api: { cors: raw.api?.cors, timeoutSeconds: raw.api?.timeout ?? LIMITS.API_TIMEOUT_SECONDS.default },
-  }));
+  })));
 
 function asRecord(v: unknown): Record<string, unknown> | undefined {
   return v !== null && typeof v === 'object' ? (v as Record<string, unknown>) : undefined;

@@ -28,7 +28,15 @@ export interface FunctionConfig {
   environment: Record<string, string>;
   reservedConcurrency?: number;
   provisionedConcurrency?: number;
+  /** Invocations one instance runs at once; 1 is Lambda's classic model. */
+  instanceConcurrency: number;
   events: FunctionEvent[];
+  /**
+   * Globs of files copied beside the code, relative to the app dir: the app's `package.include`,
+   * then the function's own. In order, as serverless.yml's `package.patterns`: `!` excludes what
+   * earlier patterns took, a later pattern takes it back. Absent: none.
+   */
+  include?: string[];
 }
 
 /** A discriminated union on `type`; later event sources add members. */
@@ -65,8 +73,13 @@ export interface FunctionBundle {
   exportName: string;
   /** sha256 (hex) of the bundle and its source map. */
   codeSha256: string;
-  /** Size of the bundle in bytes (Lambda's `CodeSize`). */
+  /** Bytes of the bundle and its included files (Lambda's `CodeSize`). */
   size: number;
-  /** Absolute paths of the source files the bundle was built from, for a file watcher. */
+  /** Absolute paths of the source files the bundle was built from, and of its included files, for a file watcher. */
   inputs: string[];
+  /**
+   * The files of `package.include`, copied at build time: each of `paths` (relative, `/`-separated,
+   * sorted) is under `root`. Absent when the function includes none.
+   */
+  files?: { root: string; paths: string[] };
 }

@@ -6,7 +6,7 @@
 export const ERROR_CODES = {
   MANIFEST_NOT_FOUND: { kind: 'user', summary: 'The app directory has no nuvola.yaml.' },
   MANIFEST_INVALID: { kind: 'user', summary: 'nuvola.yaml does not match the manifest schema; the message names file, line, path and what was expected.' },
-  BUILD_FAILED: { kind: 'user', summary: 'esbuild could not bundle a function handler.' },
+  BUILD_FAILED: { kind: 'user', summary: "esbuild could not bundle a function handler, or the files it includes (`package.include`) are unsafe or over Lambda's size limit." },
   HANDLER_NOT_FOUND: { kind: 'user', summary: "A function's handler file or export does not exist." },
   FUNCTION_NOT_FOUND: { kind: 'user', summary: 'No function of that name is deployed.' },
   TOO_MANY_REQUESTS: { kind: 'user', summary: "The function's reserved concurrency or the platform's concurrency limit is reached." },

@@ -13,6 +13,8 @@ export const LAMBDA_LIMITS = {
   MAX_TIMEOUT_SECONDS: 900,
   /** `X-Amz-Log-Result` carries the last 4 KB of the invocation's log. */
   LOG_TAIL_BYTES: 4096,
+  /** A function's code unzipped, its files included: 250 MB, Lambda's "Unzipped size must be smaller than 262144000 bytes". */
+  MAX_UNZIPPED_CODE_BYTES: 262_144_000,
 } as const;
 
 /** The Lambda Node.js runtimes Nuvola accepts; instances run on the Node that runs Nuvola. */

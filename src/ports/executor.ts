@@ -3,8 +3,9 @@ import type { NodeRuntime } from '../core/lambda.js';
 
 /**
  * Runs function code. An executor keeps instances of each deployed function (one request at a time
- * per instance), scales them out on demand up to the function's reserved concurrency and its own
- * platform-wide limit, kills an invocation at its timeout, and reaps idle instances.
+ * per instance, or up to its instance concurrency), scales them out on demand up to the function's
+ * reserved concurrency and its own platform-wide limit, fails an invocation at its timeout, and
+ * reaps idle instances.
  */
 export interface FunctionSpec {
   /** The function's name in the app manifest. */
@@ -15,8 +16,18 @@ export interface FunctionSpec {
   readonly bundlePath: string;
   /** The export of the bundle to call. */
   readonly exportName: string;
-  /** Identifies the code: instances of an older version finish their request and retire. */
+  /**
+   * Identifies the code, its included files with it: instances of an older version finish their
+   * request and retire.
+   */
   readonly codeSha256: string;
+  /**
+   * Files that go beside the code (the manifest's `package.include`): each of `paths` (relative,
+   * `/`-separated) is under `root`, and an instance finds it at the same path in its task root
+   * (`LAMBDA_TASK_ROOT`, the handler's working directory). Read-only: they are shared by every
+   * instance of the code. Absent when the function includes none.
+   */
+  readonly files?: { readonly root: string; readonly paths: readonly string[] } | undefined;
   readonly runtime: NodeRuntime;
   readonly memoryMb: number;
   readonly timeoutSeconds: number;
@@ -27,6 +38,12 @@ export interface FunctionSpec {
   readonly credentials: AccessKey;
   readonly reservedConcurrency?: number | undefined;
   readonly provisionedConcurrency?: number | undefined;
+  /**
+   * Invocations one instance runs at once (1–1600; default 1, Lambda's classic model). Above 1, as
+   * Lambda Managed Instances do: they interleave in one process, which is never frozen, and each
+   * keeps its own context, log lines and timeout. `AWS_LAMBDA_MAX_CONCURRENCY` tells the function.
+   */
+  readonly instanceConcurrency?: number | undefined;
 }
 
 export interface InvokeOptions {

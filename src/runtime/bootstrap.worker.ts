@@ -1,10 +1,12 @@
 /**
  * The code that runs inside a function instance: a Node process started empty (before any function
  * is known, so that a cold start costs only the handler's import), then handed one function by a
- * `load` message and sent `invoke` messages, one at a time. It follows the Lambda Node.js runtime:
+ * `load` message and sent `invoke` messages: one at a time, or with `maxConcurrency` above 1 that
+ * many at once, as Lambda Managed Instances run them. It follows the Lambda Node.js runtime:
  * `async (event, context)` or callback handlers, console output tagged with the request id, and
  * Lambda's error objects. The platform enforces timeouts and memory from outside.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import fs, { readSync, type PathLike } from 'node:fs';
 import path from 'node:path';
 import { syncBuiltinESMExports } from 'node:module';
@@ -69,9 +71,30 @@ function confineRealpath(): void {
 }
 confineToSelf();
 
+/** Messages of this turn of the event loop, sent as one batch (instances running several invocations at once). */
+let outbox: FromInstance[] | undefined;
+
 const send = (msg: FromInstance): void => {
-  process.send?.(msg);
+  if (!batching || msg.type === 'ready' || msg.type === 'loaded' || msg.type === 'init-failed') {
+    process.send?.(msg);
+    return;
+  }
+  if (!outbox) {
+    outbox = [];
+    setImmediate(flush);
+  }
+  outbox.push(msg);
 };
+
+function flush(): void {
+  const messages = outbox ?? [];
+  outbox = undefined;
+  if (messages.length === 1) process.send?.(messages[0]);
+  else if (messages.length > 1) process.send?.({ type: 'batch', messages });
+}
+
+/** Set at load for a function that runs several invocations at once. */
+let batching = false;
 
 /** The platform writes a byte here before each invocation; end of file means it is gone. */
 const THAW_FD = 4;
@@ -102,8 +125,29 @@ type Handler = (event: unknown, context: object, callback?: (err?: unknown, resu
 let fn: LoadFunction | undefined;
 let handler: Handler | undefined;
 let loading: Promise<void> = Promise.resolve();
-let current: Invoke | undefined;
-let invocationFailed: ((err: unknown, kind: 'uncaught' | 'rejection') => void) | undefined;
+
+/** One invocation in flight. */
+interface Invocation {
+  readonly msg: Invoke;
+  /** Answers it (once): an error, or else the result. */
+  readonly finish: (err: unknown, result: unknown, fatal?: boolean) => void;
+  /** The event loop is empty and the invocation has not answered: Lambda's rules for that moment. */
+  readonly onEmptyLoop: () => void;
+}
+
+const inFlight = new Map<string, Invocation>();
+/**
+ * With `maxConcurrency` above 1 invocations interleave, and the one a console line belongs to is the
+ * one whose asynchronous context is running: made only then (on Node 20 it costs every promise).
+ */
+let contexts: AsyncLocalStorage<Invocation> | undefined;
+
+/** The invocation the running code belongs to, if any. */
+function currentInvocation(): Invocation | undefined {
+  if (contexts) return contexts.getStore();
+  for (const only of inFlight.values()) return only;
+  return undefined;
+}
 
 /**
  * Lambda's error record for what a handler threw or rejected with, as its Node runtime makes it
@@ -156,7 +200,7 @@ const LEVELS = [
 // the IPC channel rather than stdout so that they stay ordered with the invocation's result.
 for (const [method, level] of LEVELS) {
   console[method] = (...args: unknown[]) => {
-    const requestId = current?.requestId ?? null;
+    const requestId = currentInvocation()?.msg.requestId ?? null;
     send({ type: 'log', requestId, line: `${new Date().toISOString()}\t${requestId ?? 'undefined'}\t${level}\t${format(...args)}` });
   };
 }
@@ -198,7 +242,7 @@ async function load(msg: LoadFunction): Promise<void> {
       return;
     }
     handler = found as Handler;
-    sendAndFreeze({ type: 'loaded', initDurationMs: performance.now() - started });
+    answer({ type: 'loaded', initDurationMs: performance.now() - started });
   } catch (err) {
     const error = toErrorObject(err);
     if (err instanceof SyntaxError) error.errorType = 'Runtime.UserCodeSyntaxError';
@@ -206,7 +250,7 @@ async function load(msg: LoadFunction): Promise<void> {
   }
 }
 
-function contextFor(msg: Invoke, f: LoadFunction): object {
+function contextFor(msg: Invoke, f: LoadFunction, callback: (err?: unknown, result?: unknown) => void): object {
   return {
     callbackWaitsForEmptyEventLoop: true,
     functionName: f.functionName,
@@ -220,51 +264,59 @@ function contextFor(msg: Invoke, f: LoadFunction): object {
     identity: undefined,
     getRemainingTimeInMillis: () => Math.max(0, msg.deadline - Date.now()),
     // Lambda's deprecated context.done/succeed/fail, still used by older handlers.
-    done: (err?: unknown, result?: unknown) => invocationCallback?.(err, result),
-    succeed: (result?: unknown) => invocationCallback?.(null, result),
-    fail: (err?: unknown) => invocationCallback?.(err ?? 'handled'),
+    done: (err?: unknown, result?: unknown) => callback(err, result),
+    succeed: (result?: unknown) => callback(null, result),
+    fail: (err?: unknown) => callback(err ?? 'handled'),
   };
 }
 
-let invocationCallback: ((err?: unknown, result?: unknown) => void) | undefined;
+/** Lambda's record of an error that escaped the handler: an unhandled rejection is named as such. */
+function escapedError(err: unknown, kind: 'uncaught' | 'rejection'): unknown {
+  if (kind === 'uncaught') return err;
+  const reason = err instanceof Error ? err : new Error(String(err));
+  const error = new Error(`${reason.name}: ${reason.message}`);
+  error.name = 'Runtime.UnhandledPromiseRejection';
+  error.stack = reason.stack ?? error.stack;
+  return error;
+}
+
+/** Peak memory in KB; read at most once per `MAX_RSS_TTL_MS`, a syscall saved on most answers. */
+let maxRss = { kb: 0, at: -Infinity };
+const MAX_RSS_TTL_MS = 5;
+function maxRssKb(now: number): number {
+  if (now - maxRss.at >= MAX_RSS_TTL_MS) maxRss = { kb: process.resourceUsage().maxRSS, at: now };
+  return maxRss.kb;
+}
+
+/** Sends an answer; in the classic model the instance then freezes until its next invocation. */
+function answer(msg: FromInstance): void {
+  if (fn?.maxConcurrency === 1) sendAndFreeze(msg);
+  else send(msg);
+}
 
 async function invoke(msg: Invoke): Promise<void> {
   await loading;
   const f = fn;
   const h = handler;
   if (!f || !h) return; // the platform has the init failure and replaces this instance
-  current = msg;
   const started = performance.now();
   let settled = false;
+  const concurrent = f.maxConcurrency > 1;
 
-  // The IPC channel does not count as work: when nothing of the function is left, the event loop is
-  // empty and Lambda's rules for that moment apply (onEmptyLoop).
+  /** A callback's result, held until the event loop is empty (classic model only). */
   let called: [unknown, unknown] | undefined;
-  const onEmptyLoop = (): void => {
-    if (called) return finish(called[0] ?? null, called[1]);
-    // An async handler whose promise can no longer settle fails; any other that never called back
-    // answers null (Lambda's runtime, Runtime.js `_setDefaultExitListener`).
-    if (isAsyncFunction(h)) return finish(NODE_JS_EXIT, undefined);
-    finish(null, null);
-  };
-  process.channel?.unref();
-  process.once('beforeExit', onEmptyLoop);
-
   const finish = (err: unknown, result: unknown, fatal = false): void => {
     if (settled) return;
     settled = true;
-    process.removeListener('beforeExit', onEmptyLoop);
-    process.channel?.ref();
-    invocationCallback = undefined;
-    invocationFailed = undefined;
+    inFlight.delete(msg.requestId);
+    if (inFlight.size === 0) process.channel?.ref();
     const durationMs = performance.now() - started;
-    const maxRssKb = process.resourceUsage().maxRSS;
-    current = undefined;
+    const rssKb = maxRssKb(performance.now());
     if (err !== null && err !== undefined) {
       const error = err === NODE_JS_EXIT ? NODE_JS_EXIT : toErrorObject(err);
-      const failure: FromInstance = { type: 'failure', requestId: msg.requestId, error, durationMs, maxRssKb, fatal };
+      const failure: FromInstance = { type: 'failure', requestId: msg.requestId, error, durationMs, maxRssKb: rssKb, fatal };
       if (fatal) send(failure);
-      else sendAndFreeze(failure);
+      else answer(failure);
       return;
     }
     let payload: string;
@@ -272,7 +324,7 @@ async function invoke(msg: Invoke): Promise<void> {
       payload = result === undefined ? 'null' : (JSON.stringify(result) ?? 'null');
     } catch (e) {
       const error = { errorType: 'Runtime.MarshalError', errorMessage: `Unable to stringify response body: ${(e as Error).message}`, trace: [] };
-      sendAndFreeze({ type: 'failure', requestId: msg.requestId, error, durationMs, maxRssKb, fatal: false });
+      answer({ type: 'failure', requestId: msg.requestId, error, durationMs, maxRssKb: rssKb, fatal: false });
       return;
     }
     if (payload.length > LAMBDA_LIMITS.MAX_SYNC_RESPONSE_BYTES && Buffer.byteLength(payload) > LAMBDA_LIMITS.MAX_SYNC_RESPONSE_BYTES) {
@@ -281,59 +333,82 @@ async function invoke(msg: Invoke): Promise<void> {
         errorMessage: `Response payload size exceeded maximum allowed payload size (${LAMBDA_LIMITS.MAX_SYNC_RESPONSE_BYTES} bytes).`,
         trace: [],
       };
-      sendAndFreeze({ type: 'failure', requestId: msg.requestId, error, durationMs, maxRssKb, fatal: false });
+      answer({ type: 'failure', requestId: msg.requestId, error, durationMs, maxRssKb: rssKb, fatal: false });
       return;
     }
-    sendAndFreeze({ type: 'result', requestId: msg.requestId, payload, durationMs, maxRssKb });
+    answer({ type: 'result', requestId: msg.requestId, payload, durationMs, maxRssKb: rssKb });
   };
 
-  const context = contextFor(msg, f) as { callbackWaitsForEmptyEventLoop: boolean };
+  // An async handler whose promise can no longer settle fails; any other that never called back
+  // answers null (Lambda's runtime, Runtime.js `_setDefaultExitListener`).
+  const onEmptyLoop = (): void => {
+    if (called) return finish(called[0] ?? null, called[1]);
+    if (isAsyncFunction(h)) return finish(NODE_JS_EXIT, undefined);
+    finish(null, null);
+  };
+
   const callback = (err?: unknown, result?: unknown): void => {
     if (settled || called) return; // only the first call counts
     // An error is answered at once; a result once the event loop is empty, unless told not to wait.
-    if ((err !== null && err !== undefined) || !context.callbackWaitsForEmptyEventLoop) return finish(err ?? null, result);
+    // Invocations that share the event loop cannot wait for it to empty: they answer at once.
+    if ((err !== null && err !== undefined) || !context.callbackWaitsForEmptyEventLoop || concurrent) return finish(err ?? null, result);
     called = [null, result];
   };
-  invocationCallback = callback;
-  invocationFailed = (err, kind) => {
-    if (kind === 'rejection') {
-      const reason = err instanceof Error ? err : new Error(String(err));
-      const error = new Error(`${reason.name}: ${reason.message}`);
-      error.name = 'Runtime.UnhandledPromiseRejection';
-      error.stack = reason.stack ?? error.stack;
-      finish(error, undefined, true);
-    } else {
-      finish(err, undefined, true);
+  const context = contextFor(msg, f, callback) as { callbackWaitsForEmptyEventLoop: boolean };
+  const invocation: Invocation = { msg, finish, onEmptyLoop };
+
+  // The IPC channel does not count as work: when nothing of the function is left, the event loop is
+  // empty and Lambda's rules for that moment apply (see the 'beforeExit' listener).
+  if (inFlight.size === 0) process.channel?.unref();
+  inFlight.set(msg.requestId, invocation);
+
+  const run = (): void => {
+    try {
+      const payload: unknown = JSON.parse(msg.payload);
+      const returned = h.length >= 3 ? h(payload, context, callback) : h(payload, context);
+      if (returned && typeof (returned as Promise<unknown>).then === 'function') {
+        // A rejection with nothing (`throw null` in an async handler) is still a failure: 'handled'.
+        (returned as Promise<unknown>).then(
+          (value) => finish(null, value),
+          (reason: unknown) => finish(reason ?? 'handled', undefined),
+        );
+      } else if (h.length < 3) {
+        finish(null, returned);
+      }
+    } catch (err) {
+      // A synchronous throw goes to the callback, as Lambda's runtime does: `throw null` is no error.
+      callback(err);
     }
   };
-
-  try {
-    const payload: unknown = JSON.parse(msg.payload);
-    const returned = h.length >= 3 ? h(payload, context, callback) : h(payload, context);
-    if (returned && typeof (returned as Promise<unknown>).then === 'function') {
-      // A rejection with nothing (`throw null` in an async handler) is still a failure: 'handled'.
-      (returned as Promise<unknown>).then(
-        (value) => finish(null, value),
-        (reason: unknown) => finish(reason ?? 'handled', undefined),
-      );
-    } else if (h.length < 3) {
-      finish(null, returned);
-    }
-  } catch (err) {
-    // A synchronous throw goes to the callback, as Lambda's runtime does: `throw null` is no error.
-    callback(err);
-  }
+  if (contexts) contexts.run(invocation, run);
+  else run();
 }
 
+// Nothing of the function is left to run: every invocation still in flight gets Lambda's answer for that.
+process.on('beforeExit', () => {
+  for (const invocation of [...inFlight.values()]) invocation.onEmptyLoop();
+});
+
 process.on('message', (msg: ToInstance) => {
-  if (msg.type === 'load') loading = load(msg);
-  else void invoke(msg);
+  if (msg.type === 'load') {
+    if (msg.maxConcurrency > 1) {
+      contexts = new AsyncLocalStorage<Invocation>();
+      batching = true;
+    }
+    loading = load(msg);
+  } else if (msg.type === 'invokes') {
+    for (const one of msg.invokes) void invoke(one);
+  } else {
+    void invoke(msg);
+  }
 });
 
 // An error that escapes the handler fails the invocation; the process then exits and the platform
-// starts a fresh instance, as Lambda's runtime does (exit code 129).
+// starts a fresh instance, as Lambda's runtime does (exit code 129). Invocations sharing the process
+// cannot be told apart from the one that failed, and the process ends under them: all fail with it.
 const fatal = (kind: 'uncaught' | 'rejection') => (err: unknown) => {
-  if (invocationFailed) invocationFailed(err, kind);
+  const victims = [...inFlight.values()];
+  if (victims.length > 0) for (const invocation of victims) invocation.finish(escapedError(err, kind), undefined, true);
   else send({ type: 'log', requestId: null, line: `${new Date().toISOString()}\tundefined\tERROR\t${kind === 'rejection' ? 'Unhandled Promise Rejection' : 'Uncaught Exception'}\t${format(err)}` });
   process.exitCode = 129;
   // Let the IPC message drain before exiting.

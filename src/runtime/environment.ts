@@ -1,4 +1,5 @@
 /** The environment a Lambda function sees (https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars.html#configuration-envvars-runtime). */
+import path from 'node:path';
 import type { FunctionSpec } from '../ports/executor.js';
 
 export interface PlatformIdentity {
@@ -17,6 +18,10 @@ export function logStreamName(instanceId: string, now = new Date()): string {
 export function functionEnvironment(spec: FunctionSpec, identity: PlatformIdentity, instance: { id: string; codeDir: string; tmpDir: string }): Record<string, string> {
   return {
     AWS_ENDPOINT_URL: identity.endpointUrl(),
+    // The sandbox's users have no passwd entry, so without HOME `os.homedir()` throws, and with it
+    // every AWS SDK client (it looks for ~/.aws/config). As the sandbox user's home on Lambda, this
+    // one does not exist: the SDK finds no files there, and nothing can be written to it.
+    HOME: path.join(path.dirname(instance.codeDir), 'home'),
     ...spec.environment,
     AWS_REGION: identity.region,
     AWS_DEFAULT_REGION: identity.region,
@@ -34,5 +39,7 @@ export function functionEnvironment(spec: FunctionSpec, identity: PlatformIdenti
     TMPDIR: instance.tmpDir,
     TZ: ':UTC',
     _HANDLER: spec.handler,
+    // Set only for functions that run several invocations per instance, as Lambda Managed Instances do.
+    ...(spec.instanceConcurrency !== undefined && spec.instanceConcurrency > 1 ? { AWS_LAMBDA_MAX_CONCURRENCY: String(spec.instanceConcurrency) } : {}),
   };
 }

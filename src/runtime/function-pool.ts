@@ -1,8 +1,15 @@
 /**
- * The instances of one function: idle ones are reused (most recently used first, its caches are
- * warm), new ones are started while below the function's reserved concurrency, instances of old
- * code finish their request and retire. Writes Lambda's START/END/REPORT lines.
+ * The instances of one function. An invocation goes to an instance with a free slot: in the classic
+ * model (one invocation per instance) the most recently used idle one, whose caches are warm; with
+ * instance concurrency the least loaded. When none is free it waits for the first slot to free or a
+ * new instance, whichever comes first. New instances are started for waiting invocations freely
+ * while the machine's CPU has room; once it is saturated, a process more only shares the same cores
+ * and each request then wakes a different one, so a function grows only to a few instances per CPU
+ * (`saturatedInstances`) and past that only when no instance freed for `MAX_WAIT_MS` (all are held
+ * by slow work, or by invocations waiting on this very function: it cannot wait on itself).
+ * Instances of old code finish what they run and retire. Writes Lambda's START/END/REPORT lines.
  */
+import os from 'node:os';
 import { PlatformError } from '../core/errors.js';
 import { billedDuration, endLine, exitError, reportLine, startLine, timeoutError } from '../core/lambda.js';
 import type { Clock } from '../ports/clock.js';
@@ -10,21 +17,51 @@ import type { FunctionSpec, InvokeOptions, InvokeResult } from '../ports/executo
 import type { Instance, LoadOutcome, Outcome } from './instance.js';
 import type { LambdaErrorObject } from './protocol.js';
 
+/** On a saturated machine: how long no instance may free before waiting invocations get a new one anyway. */
+export const MAX_WAIT_MS = 100;
+/**
+ * Instances per CPU a function grows to freely on a saturated machine: in the classic model an
+ * instance spends most of a request waiting on the platform, so a few per CPU keep the CPUs busy;
+ * an instance running many invocations at once can keep one CPU busy by itself.
+ */
+const SATURATED_INSTANCES_PER_CPU = { classic: 4, concurrent: 1 };
+
 export interface FunctionPoolDeps {
   readonly clock: Clock;
   readonly region: string;
   readonly accountId: string;
   readonly log: (requestId: string | null, message: string) => void;
-  /** A new instance loaded with `spec`'s code. */
-  readonly acquireInstance: (spec: FunctionSpec) => Promise<{ instance: Instance; outcome: LoadOutcome }>;
+  /**
+   * A new instance loaded with `spec`'s code, once the executor lets one more start; `undefined`
+   * when `stillWanted` says, at that moment, that it is no longer needed.
+   */
+  readonly acquireInstance: (spec: FunctionSpec, stillWanted: () => boolean) => Promise<{ instance: Instance; outcome: LoadOutcome } | undefined>;
+  /** The machine's CPU is busy: one more process would only share it. */
+  readonly saturated: () => boolean;
+}
+
+/** What a waiting invocation is given: an instance (new, with its init duration, or freed), or the error of the start made for it. */
+type Grant = { instance: Instance; initDurationMs?: number } | { initError: LambdaErrorObject } | { gone: PlatformError };
+
+interface Waiter {
+  readonly since: number;
+  readonly grant: (g: Grant) => void;
 }
 
 export class FunctionPool {
   spec: FunctionSpec;
   private readonly deps: FunctionPoolDeps;
+  /** Loaded instances, each with the invocations the pool has given it. */
+  private readonly slots = new Map<Instance, number>();
+  /** Instances with nothing to run, least recently used first. */
   private readonly idle: Instance[] = [];
-  private readonly all = new Set<Instance>();
-  /** Requests being served, including those waiting for a new instance. */
+  private readonly waiters: Waiter[] = [];
+  /** Instances being started for waiting invocations. */
+  private starting = 0;
+  private waitTimer: NodeJS.Timeout | undefined;
+  /** When an instance last freed a slot (`performance.now()`). */
+  private lastRelease = 0;
+  /** Requests being served, including those waiting for an instance. */
   private inFlight = 0;
   private retired = false;
 
@@ -37,23 +74,30 @@ export class FunctionPool {
     return { busy: this.inFlight, idle: this.idle.length };
   }
 
-  /** New code or configuration: idle instances of the old version stop now, busy ones after their request. */
+  /** New code or configuration: idle instances of the old version stop now, busy ones once done. */
   update(spec: FunctionSpec): void {
-    const changed = spec.codeSha256 !== this.spec.codeSha256 || spec.memoryMb !== this.spec.memoryMb || !sameEnv(spec, this.spec);
+    const changed =
+      spec.codeSha256 !== this.spec.codeSha256 ||
+      spec.memoryMb !== this.spec.memoryMb ||
+      capacityOf(spec) !== capacityOf(this.spec) ||
+      !sameEnv(spec, this.spec);
     this.spec = spec;
     if (!changed) return;
     for (const instance of this.idle.splice(0)) this.stop(instance);
+    this.scale();
   }
 
   /** Starts instances up to the provisioned concurrency. */
   async provision(): Promise<void> {
     const want = this.spec.provisionedConcurrency ?? 0;
     const starts: Promise<void>[] = [];
-    for (let n = this.all.size; n < want; n++) {
+    for (let n = this.slots.size; n < want; n++) {
       starts.push(
-        this.deps.acquireInstance(this.spec).then(({ instance, outcome }) => {
-          this.all.add(instance);
-          if (outcome.ok) this.release(instance);
+        this.deps.acquireInstance(this.spec, () => !this.retired).then((acquired) => {
+          if (!acquired) return;
+          const { instance, outcome } = acquired;
+          this.slots.set(instance, 0);
+          if (outcome.ok) this.release(instance, false);
           else this.stop(instance);
         }),
       );
@@ -69,19 +113,11 @@ export class FunctionPool {
     }
     this.inFlight++;
     try {
-      let instance = this.idle.pop();
-      let initDurationMs: number | undefined;
-      if (!instance) {
-        const acquired = await this.deps.acquireInstance(spec);
-        instance = acquired.instance;
-        this.all.add(instance);
-        if (!acquired.outcome.ok) {
-          this.stop(instance);
-          return this.initFailure(options.requestId, acquired.outcome.error);
-        }
-        initDurationMs = acquired.outcome.initDurationMs;
-      }
-      return await this.run(instance, spec, options, initDurationMs);
+      const free = this.take();
+      const grant: Grant = free ? { instance: free } : await this.wait();
+      if ('gone' in grant) throw grant.gone;
+      if ('initError' in grant) return this.initFailure(options.requestId, grant.initError);
+      return await this.run(grant.instance, this.spec, options, grant.initDurationMs);
     } finally {
       this.inFlight--;
     }
@@ -89,7 +125,7 @@ export class FunctionPool {
 
   /** The instance's process ended (crash, kill): forget it. */
   remove(instance: Instance): void {
-    this.all.delete(instance);
+    this.slots.delete(instance);
     const i = this.idle.indexOf(instance);
     if (i >= 0) this.idle.splice(i, 1);
   }
@@ -99,18 +135,123 @@ export class FunctionPool {
     const keep = this.spec.provisionedConcurrency ?? 0;
     const reaped: Instance[] = [];
     // idle[0] is the least recently used.
-    while (this.idle.length > 0 && this.all.size > keep && this.idle[0]!.lastUsed < cutoff) {
+    while (this.idle.length > 0 && this.slots.size > keep && this.idle[0]!.lastUsed < cutoff) {
       const instance = this.idle.shift()!;
-      this.all.delete(instance);
+      this.slots.delete(instance);
       reaped.push(instance);
     }
     return reaped;
   }
 
-  /** The function was removed: everything stops once idle. */
+  /** The function was removed: everything stops once idle, and nothing waits for an instance any more. */
   retire(): void {
     this.retired = true;
     for (const instance of this.idle.splice(0)) this.stop(instance);
+    clearTimeout(this.waitTimer);
+    const gone = new PlatformError('FUNCTION_NOT_FOUND', `Function not found: ${this.spec.name} was removed`, { name: this.spec.name });
+    for (const waiter of this.waiters.splice(0)) waiter.grant({ gone });
+  }
+
+  /** An instance with a free slot, which is taken; undefined when every one is full. */
+  private take(): Instance | undefined {
+    if (capacityOf(this.spec) === 1) {
+      const instance = this.idle.pop();
+      if (instance) this.slots.set(instance, 1);
+      return instance;
+    }
+    let best: Instance | undefined;
+    let bestLoad = Infinity;
+    for (const [instance, load] of this.slots) {
+      if (load < bestLoad && load < instance.capacity && this.current(instance)) {
+        best = instance;
+        bestLoad = load;
+      }
+    }
+    if (!best) return undefined;
+    if (bestLoad === 0) this.idle.splice(this.idle.indexOf(best), 1);
+    this.slots.set(best, bestLoad + 1);
+    return best;
+  }
+
+  private wait(): Promise<Grant> {
+    return new Promise<Grant>((grant) => {
+      this.waiters.push({ since: performance.now(), grant });
+      this.scale();
+    });
+  }
+
+  /**
+   * Starts instances for the invocations waiting beyond what the instances on their way will take,
+   * as the class comment says; when it may not yet, a timer comes back at the end of the wait.
+   */
+  private scale(): void {
+    if (this.retired) return;
+    const capacity = capacityOf(this.spec);
+    while (this.waiters.length > this.starting * capacity) {
+      const stalledFor = performance.now() - Math.max(this.lastRelease, this.waiters[0]!.since);
+      if (!this.growsFreely() && stalledFor < MAX_WAIT_MS) {
+        this.waitTimer ??= setTimeout(() => {
+          this.waitTimer = undefined;
+          this.scale();
+        }, MAX_WAIT_MS - stalledFor + 1);
+        return;
+      }
+      this.startOne();
+    }
+  }
+
+  private growsFreely(): boolean {
+    const instances = this.slots.size + this.starting;
+    if (instances === 0 || !this.deps.saturated()) return true;
+    const perCpu = capacityOf(this.spec) === 1 ? SATURATED_INSTANCES_PER_CPU.classic : SATURATED_INSTANCES_PER_CPU.concurrent;
+    return instances < perCpu * os.availableParallelism();
+  }
+
+  private startOne(): void {
+    this.starting++;
+    const spec = this.spec;
+    // By the time the executor lets it start, freed instances may have served everyone waiting.
+    const stillWanted = () => !this.retired && this.waiters.length > (this.starting - 1) * capacityOf(this.spec);
+    this.deps.acquireInstance(spec, stillWanted).then(
+      (acquired) => {
+        this.starting--;
+        if (!acquired) return;
+        const { instance, outcome } = acquired;
+        if (!outcome.ok) {
+          this.stop(instance);
+          this.waiters.shift()?.grant({ initError: outcome.error });
+          this.scale();
+          return;
+        }
+        this.slots.set(instance, 0);
+        let initDurationMs: number | undefined = outcome.initDurationMs;
+        // The one whose wait started it reports the init; the others it takes are warm starts.
+        while (this.waiters.length > 0 && (this.slots.get(instance) ?? 0) < instance.capacity && this.current(instance)) {
+          this.slots.set(instance, (this.slots.get(instance) ?? 0) + 1);
+          this.waiters.shift()!.grant({ instance, initDurationMs });
+          initDurationMs = undefined;
+        }
+        if (this.slots.get(instance) === 0) this.release(instance, false);
+      },
+      (err: unknown) => {
+        this.starting--;
+        const gone = err instanceof PlatformError ? err : new PlatformError('INSTANCE_FAILED', String(err));
+        this.waiters.shift()?.grant({ gone });
+        this.scale();
+      },
+    );
+  }
+
+  /** An instance that may take invocations: alive, of the current code and configuration. */
+  private current(instance: Instance): boolean {
+    return (
+      !instance.dead &&
+      !instance.draining &&
+      !this.retired &&
+      instance.codeSha256 === this.spec.codeSha256 &&
+      instance.memoryMb === this.spec.memoryMb &&
+      instance.capacity === capacityOf(this.spec)
+    );
   }
 
   private async run(instance: Instance, spec: FunctionSpec, options: InvokeOptions, initDurationMs: number | undefined): Promise<InvokeResult> {
@@ -132,8 +273,8 @@ export class FunctionPool {
       }
     }
     const result = this.toResult(requestId, spec, outcome, initDurationMs);
-    const dropped = instance.takeDropped();
-    if (dropped.lines > 0) {
+    const dropped = outcome.dropped;
+    if (dropped) {
       this.deps.log(requestId, `${dropped.lines} lines (${dropped.bytes} characters) of output were dropped: over this invocation's log limit`);
     }
     this.deps.log(requestId, endLine(requestId));
@@ -147,7 +288,7 @@ export class FunctionPool {
         status: outcome.kind === 'timeout' ? 'timeout' : undefined,
       }),
     );
-    if (outcome.kind === 'result' || (outcome.kind === 'failure' && !outcome.fatal)) this.release(instance);
+    if (outcome.kind === 'result' || (outcome.kind === 'failure' && !outcome.fatal) || (outcome.kind === 'timeout' && instance.capacity > 1)) this.release(instance);
     else this.stop(instance);
     return result;
   }
@@ -194,9 +335,29 @@ export class FunctionPool {
     this.deps.log(requestId, `${new Date(this.deps.clock.now()).toISOString()}\t${requestId}\tERROR\tInvoke Error \t${JSON.stringify(error)}`);
   }
 
-  private release(instance: Instance): void {
+  /**
+   * An invocation on `instance` is done (or, `finished` false, a new instance has nothing to run):
+   * its slot goes to the first waiting invocation, or the instance becomes idle. An instance no longer
+   * current stops once it has nothing in flight.
+   */
+  private release(instance: Instance, finished = true): void {
     if (instance.dead) return this.remove(instance);
-    if (this.retired || instance.codeSha256 !== this.spec.codeSha256 || instance.memoryMb !== this.spec.memoryMb) return this.stop(instance);
+    if (finished) this.lastRelease = performance.now();
+    const load = (this.slots.get(instance) ?? 1) - (finished ? 1 : 0);
+    if (!this.current(instance)) {
+      if (load <= 0) this.stop(instance);
+      else this.slots.set(instance, load);
+      this.scale();
+      return;
+    }
+    const waiter = this.waiters.shift();
+    if (waiter) {
+      this.slots.set(instance, load + 1);
+      waiter.grant({ instance });
+      return;
+    }
+    this.slots.set(instance, load);
+    if (load > 0) return;
     instance.lastUsed = this.deps.clock.now();
     this.idle.push(instance);
   }
@@ -208,6 +369,8 @@ export class FunctionPool {
 }
 
 const mb = (kb: number): number => Math.ceil(kb / 1024);
+
+const capacityOf = (spec: FunctionSpec): number => spec.instanceConcurrency ?? 1;
 
 /** Invocations shorter than this are not measured at their end: they cannot write that much. */
 const STORAGE_CHECK_AFTER_MS = 100;

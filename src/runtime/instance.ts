@@ -8,15 +8,21 @@ import { lstat, readdir, rm } from 'node:fs/promises';
 import type { Dirent } from 'node:fs';
 import { chownSync, copyFileSync, existsSync, linkSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
+import type { FunctionSpec } from '../ports/executor.js';
 import { instanceFlags } from './node-flags.js';
+import { populateTaskRoot } from './task-root.js';
 import { NAMESPACE_ARGS, type SandboxUser } from './sandbox.js';
-import { checkFromInstance, MESSAGE_LIMITS, type FromInstance, type LambdaErrorObject, type ToInstance } from './protocol.js';
+import { checkFromInstance, MESSAGE_LIMITS, type FromInstance, type Invoke, type LambdaErrorObject, type ToInstance } from './protocol.js';
 
-export type Outcome =
+export type Outcome = (
   | { kind: 'result'; payload: string; durationMs: number; maxRssKb: number }
   | { kind: 'failure'; error: LambdaErrorObject; durationMs: number; maxRssKb: number; fatal: boolean }
   | { kind: 'timeout'; durationMs: number; rssBytes: number | undefined }
-  | { kind: 'exit'; how: string; outOfMemory: boolean; storageFull?: boolean; durationMs: number };
+  | { kind: 'exit'; how: string; outOfMemory: boolean; storageFull?: boolean; durationMs: number }
+) & {
+  /** Output of the invocation dropped past its limit. */
+  dropped?: { lines: number; bytes: number };
+};
 
 export type LoadOutcome = { ok: true; initDurationMs: number } | { ok: false; error: LambdaErrorObject };
 
@@ -46,11 +52,23 @@ const STORAGE_WALK_LIMIT = 10_000;
 const THAW_BYTE = Buffer.of(1);
 const LAMBDA_PATH = '/usr/local/bin:/usr/bin/:/bin:/opt/bin';
 
+/** Output written so far, and what was dropped past the limit. */
+interface OutputCount {
+  bytes: number;
+  droppedLines: number;
+  droppedBytes: number;
+}
+
+const noOutput = (): OutputCount => ({ bytes: 0, droppedLines: 0, droppedBytes: 0 });
+
 interface Pending {
-  requestId: string;
-  started: number;
-  timer: NodeJS.Timeout;
-  resolve: (o: Outcome) => void;
+  readonly requestId: string;
+  readonly started: number;
+  /** `performance.now()` past which the invocation times out (see `expire`). */
+  readonly deadline: number;
+  readonly timeoutMs: number;
+  readonly resolve: (o: Outcome) => void;
+  readonly output: OutputCount;
 }
 
 export class Instance {
@@ -70,16 +88,25 @@ export class Instance {
   outOfMemory = false;
   /** Set by the storage watch before it kills the process. */
   storageFull = false;
+  /** Invocations it runs at once: 1 until loaded, then the function's instance concurrency. */
+  capacity = 1;
+  /**
+   * Takes no more invocations (one of several it ran at once timed out): it is stopped once the
+   * others have answered or timed out in turn.
+   */
+  draining = false;
   private readonly child: ChildProcess;
   private readonly options: InstanceOptions;
-  private pending: Pending | undefined;
+  private readonly pending = new Map<string, Pending>();
   private loadWaiter: ((o: LoadOutcome) => void) | undefined;
   private stderrTail = '';
   private protocolProblem: string | undefined;
   /** In namespaces: the node process under `unshare`, whose memory is the instance's. */
   private innerPid: number | undefined;
-  /** Output of the current invocation (or init) so far, and what was dropped past the limit. */
-  private output = { bytes: 0, droppedLines: 0, droppedBytes: 0 };
+  /** Invocations to send once the current turn of the event loop is done (instances running several at once). */
+  private outbox: Invoke[] = [];
+  /** Output not attributed to an invocation (the init's, or lines of several at once) since the instance was last idle. */
+  private looseOutput = noOutput();
 
   constructor(options: InstanceOptions) {
     this.options = options;
@@ -147,11 +174,19 @@ export class Instance {
   }
 
   get busy(): boolean {
-    return this.pending !== undefined;
+    return this.pending.size > 0;
   }
 
-  get currentRequestId(): string | null {
-    return this.pending?.requestId ?? null;
+  /** Invocations in flight. */
+  get inFlight(): number {
+    return this.pending.size;
+  }
+
+  /** The invocation a line of raw output belongs to: the one in flight, if there is only one. */
+  private get soleInvocation(): Pending | undefined {
+    if (this.pending.size !== 1) return undefined;
+    for (const p of this.pending.values()) return p;
+    return undefined;
   }
 
   /** Hands this spare its function: the bundle is linked into its code directory and imported. */
@@ -163,14 +198,18 @@ export class Instance {
     handler: string;
     functionArn: string;
     env: Record<string, string>;
+    maxConcurrency: number;
+    files?: FunctionSpec['files'];
   }): Promise<LoadOutcome> {
     this.functionName = fn.functionName;
     this.codeSha256 = fn.codeSha256;
+    this.capacity = fn.maxConcurrency;
     const target = path.join(this.codeDir, 'index.mjs');
     // Synchronous: a few metadata operations, cheaper than as many trips through the thread pool
     // on the cold-start path.
     linkOrCopy(fn.bundlePath, target);
     if (existsSync(`${fn.bundlePath}.map`)) linkOrCopy(`${fn.bundlePath}.map`, `${target}.map`);
+    populateTaskRoot(this.codeDir, fn.files);
     await this.ready;
     const outcome = new Promise<LoadOutcome>((resolve) => {
       const timer = setTimeout(() => {
@@ -191,24 +230,48 @@ export class Instance {
       functionArn: fn.functionArn,
       memoryMb: this.memoryMb,
       env: fn.env,
+      maxConcurrency: fn.maxConcurrency,
     });
     return outcome;
   }
 
-  /** Runs one invocation; at `timeoutMs` the process is killed. Never rejects. */
+  /**
+   * Runs one invocation; it times out `timeoutMs` from now, as `expire` finds (the executor sweeps
+   * every instance's deadlines at once, rather than a timer per invocation). Never rejects.
+   */
   invoke(requestId: string, payload: string, timeoutMs: number, clientContext?: unknown): Promise<Outcome> {
     if (this.dead) return Promise.resolve({ kind: 'exit', how: 'instance stopped', outOfMemory: false, durationMs: 0 });
     const started = performance.now();
     return new Promise<Outcome>((resolve) => {
-      const timer = setTimeout(() => {
-        this.settle({ kind: 'timeout', durationMs: performance.now() - started, rssBytes: this.rssBytes() });
-        this.kill();
-      }, timeoutMs);
-      this.pending = { requestId, started, timer, resolve };
-      this.output = { bytes: 0, droppedLines: 0, droppedBytes: 0 };
-      this.thaw();
-      this.send({ type: 'invoke', requestId, payload, deadline: Date.now() + timeoutMs, clientContext });
+      this.pending.set(requestId, { requestId, started, deadline: started + timeoutMs, timeoutMs, resolve, output: noOutput() });
+      const msg: Invoke = { type: 'invoke', requestId, payload, deadline: Date.now() + timeoutMs, clientContext };
+      if (this.capacity === 1) {
+        // The message first: woken, the instance finds it waiting.
+        this.send(msg);
+        this.looseOutput = noOutput();
+        this.thaw();
+      } else {
+        // One message, and one write, for all the invocations of this turn.
+        if (this.outbox.length === 0) setImmediate(() => this.flush());
+        this.outbox.push(msg);
+      }
     });
+  }
+
+  /**
+   * Fails the invocations past their deadline. In the classic model the process is killed with its
+   * one invocation (Lambda stops the environment). An instance running several at once is not: as on
+   * Lambda Managed Instances, the others go on; it takes no new ones and is stopped once they are
+   * done, so code that never ends still ends with the last of them.
+   */
+  expire(now: number): void {
+    if (this.pending.size === 0) return;
+    for (const p of [...this.pending.values()]) {
+      if (now < p.deadline) continue;
+      this.settle(p.requestId, { kind: 'timeout', durationMs: p.timeoutMs, rssBytes: this.rssBytes() });
+      if (this.capacity === 1) this.kill();
+      else this.draining = true;
+    }
   }
 
   /**
@@ -252,9 +315,11 @@ export class Instance {
     }
   }
 
-  /** Elapsed ms of the invocation in flight, if any. */
+  /** Elapsed ms of the oldest invocation in flight, if any. */
   busyFor(now: number): number {
-    return this.pending ? now - this.pending.started : 0;
+    let oldest = now;
+    for (const p of this.pending.values()) oldest = Math.min(oldest, p.started);
+    return now - oldest;
   }
 
   kill(): void {
@@ -266,22 +331,17 @@ export class Instance {
     await rm(path.dirname(this.codeDir), { recursive: true, force: true }).catch(() => undefined);
   }
 
-  /** Output dropped since the invocation began (and the count reset for the next one). */
-  takeDropped(): { lines: number; bytes: number } {
-    const { droppedLines: lines, droppedBytes: bytes } = this.output;
-    this.output = { bytes: 0, droppedLines: 0, droppedBytes: 0 };
-    return { lines, bytes };
-  }
-
-  private emit(stream: 'stdout' | 'stderr', line: string): void {
+  /** A line of `invocation` (or of none), within its output limit. */
+  private emit(stream: 'stdout' | 'stderr', line: string, invocation: Pending | undefined): void {
+    const count = invocation?.output ?? this.looseOutput;
     const size = line.length + 1;
-    if (this.output.bytes + size > this.options.maxOutputBytes) {
-      this.output.droppedLines++;
-      this.output.droppedBytes += size;
+    if (count.bytes + size > this.options.maxOutputBytes) {
+      count.droppedLines++;
+      count.droppedBytes += size;
       return;
     }
-    this.output.bytes += size;
-    this.options.onOutput(this, stream, this.currentRequestId, line);
+    count.bytes += size;
+    this.options.onOutput(this, stream, invocation?.requestId ?? null, line);
   }
 
   /** Wakes the instance, frozen since its last answer (or its init). */
@@ -290,25 +350,34 @@ export class Instance {
     if (pipe && !(pipe as { destroyed?: boolean }).destroyed) pipe.write(THAW_BYTE);
   }
 
+  private flush(): void {
+    const invokes = this.outbox;
+    this.outbox = [];
+    if (invokes.length === 1) this.send(invokes[0]!);
+    else if (invokes.length > 1) this.send({ type: 'invokes', invokes });
+  }
+
   private send(msg: ToInstance): void {
     if (!this.child.connected) return;
     this.child.send(msg);
   }
 
-  private settle(outcome: Outcome): void {
-    const p = this.pending;
+  private settle(requestId: string, outcome: Outcome): void {
+    const p = this.pending.get(requestId);
     if (!p) return;
-    clearTimeout(p.timer);
-    this.pending = undefined;
-    p.resolve(outcome);
+    this.pending.delete(requestId);
+    if (this.pending.size === 0) this.looseOutput = noOutput();
+    const { droppedLines: lines, droppedBytes: bytes } = p.output;
+    p.resolve(lines > 0 ? { ...outcome, dropped: { lines, bytes } } : outcome);
   }
 
   private onMessage(msg: FromInstance): void {
     switch (msg.type) {
       case 'log':
-        // Attributed to the invocation the platform knows is running, not to the id the message
-        // claims: a function must not write into another invocation's log tail.
-        this.emit('stdout', cut(msg.line));
+        // Alone, the invocation the platform knows is running, whatever the message claims: a
+        // function must not write into another invocation's log tail. Among several in flight, the
+        // one it names (they are the same function's, in one process), or none.
+        this.emit('stdout', cut(msg.line), this.capacity === 1 ? this.soleInvocation : msg.requestId === null ? undefined : this.pending.get(msg.requestId));
         return;
       case 'loaded':
         this.loadWaiter?.({ ok: true, initDurationMs: msg.initDurationMs });
@@ -319,14 +388,13 @@ export class Instance {
         this.loadWaiter = undefined;
         return;
       case 'result':
-        if (this.pending?.requestId === msg.requestId) {
-          this.settle({ kind: 'result', payload: msg.payload, durationMs: msg.durationMs, maxRssKb: msg.maxRssKb });
-        }
+        this.settle(msg.requestId, { kind: 'result', payload: msg.payload, durationMs: msg.durationMs, maxRssKb: msg.maxRssKb });
         return;
       case 'failure':
-        if (this.pending?.requestId === msg.requestId) {
-          this.settle({ kind: 'failure', error: msg.error, durationMs: msg.durationMs, maxRssKb: msg.maxRssKb, fatal: msg.fatal });
-        }
+        this.settle(msg.requestId, { kind: 'failure', error: msg.error, durationMs: msg.durationMs, maxRssKb: msg.maxRssKb, fatal: msg.fatal });
+        return;
+      case 'batch':
+        for (const m of msg.messages) this.onMessage(m);
         return;
       case 'ready':
         return;
@@ -346,8 +414,10 @@ export class Instance {
       this.protocolProblem !== undefined
         ? `invalid message from the runtime (${this.protocolProblem})`
         : signal === 'SIGKILL' ? 'signal: killed' : signal ? `signal: ${signal.toLowerCase()}` : `exit status ${code ?? 0}`;
-    const started = this.pending?.started ?? performance.now();
-    this.settle({ kind: 'exit', how, outOfMemory, storageFull: this.storageFull, durationMs: performance.now() - started });
+    const now = performance.now();
+    for (const p of [...this.pending.values()]) {
+      this.settle(p.requestId, { kind: 'exit', how, outOfMemory, storageFull: this.storageFull, durationMs: now - p.started });
+    }
     this.loadWaiter?.({
       ok: false,
       error: { errorType: outOfMemory ? 'Runtime.OutOfMemory' : 'Runtime.ExitError', errorMessage: `Runtime exited during init: ${how}` },
@@ -369,17 +439,17 @@ export class Instance {
       const lines = (rest + chunk).split('\n');
       rest = lines.pop() ?? '';
       for (const line of lines) {
-        if (!dropping) this.emit(stream, cut(line));
+        if (!dropping) this.emit(stream, cut(line), this.soleInvocation);
         dropping = false;
       }
       if (rest.length > MESSAGE_LIMITS.MAX_LOG_LINE_CHARS) {
-        if (!dropping) this.emit(stream, cut(rest));
+        if (!dropping) this.emit(stream, cut(rest), this.soleInvocation);
         dropping = true;
         rest = '';
       }
     });
     readable.on('end', () => {
-      if (rest) this.emit(stream, rest);
+      if (rest) this.emit(stream, rest, this.soleInvocation);
     });
   }
 }

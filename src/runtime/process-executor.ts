@@ -1,9 +1,12 @@
 /**
  * The `Executor` of the embedded platform: function instances as OS processes on this machine.
- * Lambda's scaling model: an instance serves one request at a time; a request that finds no idle
- * instance starts one (from a pre-started spare) unless the function's reserved concurrency or the
- * platform's limit is reached, in which case it is throttled.
+ * Lambda's scaling model: an instance serves one request at a time (or up to the function's instance
+ * concurrency); a request that finds no free instance waits for one or gets a new one (from a
+ * pre-started spare; see FunctionPool for when), unless the function's reserved concurrency or the
+ * platform's limit is reached, in which case it is throttled. Instances start a few at a time
+ * (`startsAtOnce`): a burst does not fork dozens of processes while serving.
  */
+import os from 'node:os';
 import { chmodSync, copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
@@ -14,6 +17,7 @@ import type { Executor, ExecutorStats, FunctionSpec, InvokeOptions, InvokeResult
 import { functionEnvironment, type PlatformIdentity } from './environment.js';
 import { FunctionPool } from './function-pool.js';
 import type { Instance, LoadOutcome } from './instance.js';
+import { CpuMeter } from './cpu-meter.js';
 import { chooseSandbox, type SandboxMode } from './sandbox.js';
 import { Spares } from './spares.js';
 
@@ -28,8 +32,10 @@ export interface ProcessExecutorOptions {
   readonly maxConcurrency: number;
   /** An instance idle this long is stopped (scale to zero); provisioned ones stay. */
   readonly idleTimeoutMs: number;
-  /** Pre-started empty instances kept per memory size. */
+  /** Pre-started empty instances kept per memory size; more while cold starts come faster (spares.ts). */
   readonly sparesPerMemorySize: number;
+  /** Instances starting at once, at most; default the machine's parallelism. */
+  readonly startsAtOnce?: number;
   /** Output one invocation may write (characters of its lines); default 10 MiB. */
   readonly maxOutputBytesPerInvocation?: number;
   /** The kernel's wall around instances (sandbox.ts); default `auto`, the strongest available. */
@@ -41,8 +47,14 @@ export interface ProcessExecutorOptions {
 /** Past this much output an invocation's lines are dropped and counted: a log is for reading. */
 export const DEFAULT_MAX_OUTPUT_BYTES = 10 * 1024 * 1024;
 
-/** How often busy instances' memory is read. */
+/** How often deadlines are swept (the lateness of a timeout, at most). */
+const WATCH_MS = 25;
+/** Busy instances' memory is read once they ran this long (shorter ones report their own peak). */
 const MEMORY_WATCH_MS = 50;
+/** Between two rounds of spare starts, so that requests are served between them. */
+const REFILL_PAUSE_MS = 5;
+/** How often the machine's CPU load is sampled. */
+const CPU_SAMPLE_MS = 100;
 /** How often busy instances' temporary directories are measured (a walk of the directory). */
 const STORAGE_WATCH_MS = 500;
 
@@ -53,9 +65,15 @@ export class ProcessExecutor implements Executor {
   private readonly owners = new Map<Instance, FunctionPool>();
   /** Instances loaded by `probe`, until their process has exited (its last output is read by then). */
   private readonly probes = new Set<Instance>();
-  private readonly memoryWatch: NodeJS.Timeout;
+  private readonly watch: NodeJS.Timeout;
   private cancelReap: (() => void) | undefined;
   private lastStorageWatch = 0;
+  private lastCpuSample = 0;
+  private readonly cpu = new CpuMeter();
+  /** Instance starts under way, and those waiting for their turn. */
+  private starts = 0;
+  private readonly startQueue: (() => void)[] = [];
+  private refillScheduled = false;
   private closed = false;
   /** Executions in flight across all functions. */
   active = 0;
@@ -98,8 +116,8 @@ export class ProcessExecutor implements Executor {
         void instance.dispose();
       },
     });
-    this.memoryWatch = setInterval(() => this.watchMemory(), MEMORY_WATCH_MS);
-    this.memoryWatch.unref();
+    this.watch = setInterval(() => this.watchInstances(), WATCH_MS);
+    this.watch.unref();
     this.scheduleReap();
   }
 
@@ -134,7 +152,7 @@ export class ProcessExecutor implements Executor {
       return await pool.invoke(options);
     } finally {
       this.active--;
-      this.spares.refill();
+      this.scheduleRefill();
     }
   }
 
@@ -164,7 +182,7 @@ export class ProcessExecutor implements Executor {
 
   async close(): Promise<void> {
     this.closed = true;
-    clearInterval(this.memoryWatch);
+    clearInterval(this.watch);
     this.cancelReap?.();
     const instances = [...this.owners.keys(), ...this.probes];
     this.owners.clear();
@@ -181,13 +199,52 @@ export class ProcessExecutor implements Executor {
       region: identity.region,
       accountId: identity.accountId,
       log: (requestId, message) => onLog({ fn: pool.spec.name, requestId, time: clock.now(), stream: 'runtime', message }),
-      acquireInstance: async (s) => {
-        const instance = await this.takeSpare(s);
-        this.owners.set(instance, pool);
-        return { instance, outcome: await this.loadInto(instance, s) };
+      acquireInstance: async (s, stillWanted) => {
+        await this.startTurn();
+        try {
+          if (!stillWanted() || this.closed) return undefined;
+          const instance = await this.takeSpare(s);
+          this.owners.set(instance, pool);
+          return { instance, outcome: await this.loadInto(instance, s) };
+        } finally {
+          this.endTurn();
+        }
       },
+      saturated: () => this.cpu.saturated,
     });
     return pool;
+  }
+
+  /** Waits until fewer than `startsAtOnce` instances are starting. */
+  private startTurn(): Promise<void> {
+    if (this.starts < (this.options.startsAtOnce ?? os.availableParallelism())) {
+      this.starts++;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => this.startQueue.push(resolve));
+  }
+
+  private endTurn(): void {
+    const next = this.startQueue.shift();
+    if (next) next(); // the turn passes on: `starts` stays
+    else this.starts--;
+    this.scheduleRefill();
+  }
+
+  /**
+   * Tops the spares up once the current callbacks are done: starting a process blocks this thread for
+   * milliseconds, which must not fall between an invocation's answer and its response. A few at a
+   * time, coming back until the pools are full.
+   */
+  private scheduleRefill(delayMs = 0): void {
+    if (this.refillScheduled || this.closed) return;
+    this.refillScheduled = true;
+    const refill = () => {
+      this.refillScheduled = false;
+      if (!this.closed && this.spares.refill()) this.scheduleRefill(REFILL_PAUSE_MS);
+    };
+    if (delayMs === 0) setImmediate(refill);
+    else setTimeout(refill, delayMs).unref();
   }
 
   private takeSpare(spec: FunctionSpec): Promise<Instance> {
@@ -206,16 +263,25 @@ export class ProcessExecutor implements Executor {
       handler: spec.handler,
       functionArn: functionArn(spec.name, identity.region, identity.accountId),
       env: functionEnvironment(spec, identity, instance),
+      maxConcurrency: spec.instanceConcurrency ?? 1,
+      files: spec.files,
     });
   }
 
-  private watchMemory(): void {
+  /** Deadlines, memory, storage and the CPU load: one sweep for every instance. */
+  private watchInstances(): void {
     const now = performance.now();
     if (now - this.lastStorageWatch >= STORAGE_WATCH_MS) {
       this.lastStorageWatch = now;
       void this.watchStorage(now);
     }
+    if (now - this.lastCpuSample >= CPU_SAMPLE_MS) {
+      this.lastCpuSample = now;
+      this.cpu.sample();
+    }
     for (const instance of this.owners.keys()) {
+      if (!instance.busy) continue;
+      instance.expire(now);
       // Short invocations are covered by the instance's own maxRSS report.
       if (instance.busyFor(now) < MEMORY_WATCH_MS) continue;
       const rss = instance.rssBytes();

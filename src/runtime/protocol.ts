@@ -20,6 +20,11 @@ export interface LoadFunction {
   readonly functionArn: string;
   readonly memoryMb: number;
   readonly env: Readonly<Record<string, string>>;
+  /**
+   * Invocations the instance runs at once (`instanceConcurrency`). 1 is Lambda's classic model: one
+   * at a time, frozen between them. Above 1, as Lambda Managed Instances: interleaved, never frozen.
+   */
+  readonly maxConcurrency: number;
 }
 
 export interface Invoke {
@@ -32,7 +37,13 @@ export interface Invoke {
   readonly clientContext?: unknown;
 }
 
-export type ToInstance = LoadFunction | Invoke;
+/** Invocations sent together: an instance that runs several at once gets those of one turn of the event loop in one message. */
+export interface Invokes {
+  readonly type: 'invokes';
+  readonly invokes: readonly Invoke[];
+}
+
+export type ToInstance = LoadFunction | Invoke | Invokes;
 
 /** The process booted and waits for a function. */
 export interface Ready { readonly type: 'ready' }
@@ -40,6 +51,10 @@ export interface Ready { readonly type: 'ready' }
 export interface Loaded { readonly type: 'loaded'; readonly initDurationMs: number }
 /** Importing the handler module failed, or the export is not a function. */
 export interface InitFailed { readonly type: 'init-failed'; readonly error: LambdaErrorObject }
+/**
+ * A console line. `requestId` is the instance's claim: the platform uses it only to choose among the
+ * invocations it has in flight on that instance.
+ */
 export interface Log { readonly type: 'log'; readonly requestId: string | null; readonly line: string }
 export interface Result {
   readonly type: 'result';
@@ -59,7 +74,13 @@ export interface Failure {
   readonly fatal: boolean;
 }
 
-export type FromInstance = Ready | Loaded | InitFailed | Log | Result | Failure;
+/** Messages sent together, in order: an instance running several invocations at once sends one per turn of its event loop. */
+export interface Batch {
+  readonly type: 'batch';
+  readonly messages: readonly (Log | Result | Failure)[];
+}
+
+export type FromInstance = Ready | Loaded | InitFailed | Log | Result | Failure | Batch;
 
 /** Bounds of what an instance may send, past which a message is a protocol violation. */
 export const MESSAGE_LIMITS = {
@@ -69,6 +90,8 @@ export const MESSAGE_LIMITS = {
   MAX_PAYLOAD_CHARS: 7 * 1024 * 1024,
   MAX_ERROR_FIELD_CHARS: 64 * 1024,
   MAX_TRACE_LINES: 200,
+  /** Messages in one batch. */
+  MAX_BATCH_MESSAGES: 10_000,
 } as const;
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -110,6 +133,19 @@ export function checkFromInstance(msg: unknown): { ok: true; msg: FromInstance }
       const error = lambdaError(msg['error']);
       if (typeof error === 'string') return bad(error);
       return { ok: true, msg: { type: 'init-failed', error } };
+    }
+    case 'batch': {
+      const messages = msg['messages'];
+      if (!Array.isArray(messages) || messages.length > MESSAGE_LIMITS.MAX_BATCH_MESSAGES) return bad('batch.messages is not a bounded list');
+      const checked: (Log | Result | Failure)[] = [];
+      for (const m of messages) {
+        // Only what an invocation sends may be batched: no batches within batches.
+        if (!isObject(m) || (m['type'] !== 'log' && m['type'] !== 'result' && m['type'] !== 'failure')) return bad('batch holds a message that is not log, result or failure');
+        const one = checkFromInstance(m);
+        if (!one.ok) return one;
+        checked.push(one.msg as Log | Result | Failure);
+      }
+      return { ok: true, msg: { type: 'batch', messages: checked } };
     }
     case 'result':
     case 'failure': {

@@ -193,6 +193,101 @@ export function describeExecutorConformance(name: string, create: (setup: Execut
         expect(hurries.value).toBe('done');
       });
 
+      // Several invocations per instance, as Lambda Managed Instances run them.
+      const CONCURRENT = `const ID = Math.random();
+export const handler = async (e, c) => {
+  console.log('begin', c.awsRequestId);
+  await new Promise((r) => setTimeout(r, e.ms ?? 0));
+  if (e.spin) for (;;) {}
+  if (e.crash) setTimeout(() => { throw new Error('boom'); }, 0);
+  if (e.crash) await new Promise((r) => setTimeout(r, 1000));
+  console.log('end', c.awsRequestId);
+  return { pid: ID, id: c.awsRequestId, max: process.env.AWS_LAMBDA_MAX_CONCURRENCY };
+};`;
+      const run = (fn: string, event: unknown) => {
+        const requestId = globalThis.crypto.randomUUID();
+        return executor.invoke(fn, { requestId, payload: JSON.stringify(event) }).then((r) => ({ ...r, requestId, value: JSON.parse(r.payload) as Record<string, unknown> }));
+      };
+
+      it('runs invocations at once in one instance, each with its own context and log lines', async () => {
+        await executor.deploy([spec('f', await bundle('f', CONCURRENT), { instanceConcurrency: 3 })]);
+        // Interleaved: the first waits longest, so all three are in flight together.
+        const results = await Promise.all([run('f', { ms: 300 }), run('f', { ms: 200 }), run('f', { ms: 100 })]);
+        expect(new Set(results.map((r) => r.value.pid)).size).toBe(1);
+        for (const r of results) {
+          expect(r.value).toMatchObject({ id: r.requestId, max: '3' });
+          const own = logs.filter((l) => l.requestId === r.requestId && l.stream === 'stdout').map((l) => l.message.split('\t').slice(2).join(' '));
+          expect(own).toEqual([`INFO begin ${r.requestId}`, `INFO end ${r.requestId}`]);
+          expect(logs.filter((l) => l.requestId === r.requestId && l.message.startsWith('REPORT'))).toHaveLength(1);
+        }
+        expect(executor.stats().functions.f).toEqual({ busy: 0, idle: 1 });
+      });
+
+      it('adds an instance only when every slot is taken, and throttles past reserved concurrency', async () => {
+        await executor.deploy([spec('f', await bundle('f', CONCURRENT), { instanceConcurrency: 2, reservedConcurrency: 3 })]);
+        const inFlight = [run('f', { ms: 400 }), run('f', { ms: 400 }), run('f', { ms: 400 })];
+        await new Promise((r) => setTimeout(r, 100));
+        const throttled = await run('f', {}).catch((e: unknown) => e);
+        expect(isPlatformError(throttled, 'TOO_MANY_REQUESTS')).toBe(true);
+        const pids = (await Promise.all(inFlight)).map((r) => r.value.pid);
+        expect(new Set(pids).size).toBe(2);
+      });
+
+      it('times out one invocation without failing the others in its instance, then replaces the instance', async () => {
+        await executor.deploy([spec('f', await bundle('f', CONCURRENT), { instanceConcurrency: 4, timeoutSeconds: 1 })]);
+        const late = run('f', { ms: 2500 });
+        const quick = await Promise.all([run('f', { ms: 100 }), run('f', { ms: 300 })]);
+        for (const r of quick) expect(r.error).toBeUndefined();
+        const timedOut = await late;
+        expect(timedOut.timedOut).toBe(true);
+        expect(timedOut.value).toMatchObject({ errorType: 'Sandbox.Timedout' });
+        expect(timedOut.durationMs).toBeLessThan(2000);
+        // The instance that ran it took no more invocations and was stopped: the next one is new.
+        const next = await run('f', {});
+        expect(next.value.pid).not.toBe(quick[0]!.value.pid);
+        expect(next.initDurationMs).toBeGreaterThan(0);
+      });
+
+      it('kills an instance whose event loop never comes back, once every invocation in it timed out', async () => {
+        await executor.deploy([spec('f', await bundle('f', CONCURRENT), { instanceConcurrency: 4, timeoutSeconds: 1 })]);
+        const first = await run('f', {});
+        const [spinning, blocked] = await Promise.all([run('f', { ms: 50, spin: true }), run('f', { ms: 100 })]);
+        expect(spinning.timedOut).toBe(true);
+        expect(blocked.timedOut).toBe(true);
+        const next = await run('f', {});
+        expect(next.error).toBeUndefined();
+        expect(next.value.pid).not.toBe(first.value.pid);
+      });
+
+      it('fails every invocation in flight when an error escapes one of them, as the process ends', async () => {
+        await executor.deploy([spec('f', await bundle('f', CONCURRENT), { instanceConcurrency: 4 })]);
+        const [crashed, bystander] = await Promise.all([run('f', { crash: true }), run('f', { ms: 500 })]);
+        expect(crashed.value).toMatchObject({ errorType: 'Error', errorMessage: 'boom' });
+        expect(bystander.value).toMatchObject({ errorType: 'Error', errorMessage: 'boom' });
+        expect((await run('f', {})).error).toBeUndefined();
+      });
+
+      it('serves a burst with fewer instances than requests, all answered', async () => {
+        await executor.deploy([spec('f', await bundle('f', `const VERSION = 1; ${PID}`), { reservedConcurrency: 3 })]);
+        const rounds = [];
+        for (let i = 0; i < 5; i++) rounds.push(await Promise.all([invoke('f'), invoke('f'), invoke('f')]));
+        const all = rounds.flat();
+        expect(all.every((r) => r.error === undefined)).toBe(true);
+        expect(new Set(all.map((r) => r.value.pid)).size).toBeLessThanOrEqual(3);
+      });
+
+      it('never leaves an invocation waiting on a busy instance that may be waiting for it (a function calling itself)', async () => {
+        await executor.deploy([spec('f', await bundle('f', `const VERSION = 1; ${PID}`))]);
+        await invoke('f');
+        // The only instance is busy for 1.5 s; the nested invocation is answered well before it frees.
+        const outer = invoke('f', { ms: 1500 }).then(() => performance.now());
+        await new Promise((r) => setTimeout(r, 50));
+        const inner = await invoke('f');
+        const innerDone = performance.now();
+        expect(inner.error).toBeUndefined();
+        expect(innerDone).toBeLessThan(await outer);
+      });
+
       it('fails an invocation whose memory peaked over the limit, however briefly', async () => {
         await executor.deploy([spec('f', await bundle('f', 'export const handler = async () => { const b = Buffer.alloc(200 * 1024 * 1024, 1); return b.length; };'))]);
         const r = await invoke('f');

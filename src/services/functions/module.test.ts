@@ -53,7 +53,7 @@ function revision(fns: Record<string, string>, exportName = 'handler', shared = 
   const bundles: Record<string, FunctionBundle> = {};
   for (const [name, version] of Object.entries(fns)) {
     const handler = `src/${name}.${exportName}`;
-    functions[name] = { name, handler, handlerFile: `src/${name}`, exportName, runtime: 'nodejs20.x', memory: 128, timeout: 3, ephemeralStorage: 512, environment: {}, events: [] };
+    functions[name] = { name, handler, handlerFile: `src/${name}`, exportName, runtime: 'nodejs20.x', memory: 128, timeout: 3, ephemeralStorage: 512, environment: {}, instanceConcurrency: 1, events: [] };
     bundles[name] = { fn: name, bundlePath: `/build/${name}/${version}/index.mjs`, exportName, codeSha256: `${shared ? '' : name}${version}`.padEnd(64, '0'), size: 1, inputs: [] };
   }
   const manifest = { app: 'test', functions, api: {} } as AppManifest;

@@ -39,6 +39,7 @@ export const functionsModule: ServiceModule<FunctionsService> = {
             bundlePath: bundle.bundlePath,
             exportName: bundle.exportName,
             codeSha256: bundle.codeSha256,
+            files: bundle.files,
             runtime: fn.runtime,
             memoryMb: fn.memory,
             timeoutSeconds: fn.timeout,
@@ -46,6 +47,7 @@ export const functionsModule: ServiceModule<FunctionsService> = {
             environment: fn.environment,
             reservedConcurrency: fn.reservedConcurrency,
             provisionedConcurrency: fn.provisionedConcurrency,
+            instanceConcurrency: fn.instanceConcurrency,
             credentials: previous?.credentials ?? newAccessKey('ASIA'),
             codeSize: bundle.size,
             lastModified: previous?.codeSha256 === bundle.codeSha256 ? previous.lastModified : ctx.clock.now(),
@@ -122,7 +124,7 @@ function changesOf(before: ReadonlyMap<string, DeployedFunction>, after: readonl
 }
 
 const configOf = (f: DeployedFunction): string =>
-  JSON.stringify([f.runtime, f.memoryMb, f.timeoutSeconds, f.ephemeralStorageMb, f.environment, f.reservedConcurrency, f.provisionedConcurrency, f.handler]);
+  JSON.stringify([f.runtime, f.memoryMb, f.timeoutSeconds, f.ephemeralStorageMb, f.environment, f.reservedConcurrency, f.provisionedConcurrency, f.instanceConcurrency, f.handler]);
 
 /** Each probe is a process importing user code; the machines Nuvola is tuned on have two cores. */
 const PROBES_AT_ONCE = 2;

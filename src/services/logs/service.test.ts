@@ -115,6 +115,25 @@ function describeLogs(name: string, openDb: () => Promise<Db>): void {
       await expect(logs.query({ limit: 0 })).rejects.toMatchObject({ code: 'INVALID_REQUEST' });
     });
 
+    it("stores an invocation's runtime lines that follow one another as one row, and reads them back as lines", async () => {
+      await start();
+      const runtime = (requestId: string, message: string): LogRecord => ({ fn: 'f', requestId, time: clock.now(), stream: 'runtime', message });
+      // `quiet` prints nothing; `loud` prints between its START and END; both interleave.
+      logs.append(runtime('quiet', 'START RequestId: quiet'));
+      logs.append(runtime('loud', 'START RequestId: loud'));
+      logs.append({ fn: 'f', requestId: 'loud', time: clock.now(), stream: 'stdout', message: 'hello\nworld' });
+      logs.append(runtime('quiet', 'END RequestId: quiet'));
+      logs.append(runtime('quiet', 'REPORT RequestId: quiet'));
+      logs.append(runtime('loud', 'END RequestId: loud'));
+      logs.append(runtime('loud', 'REPORT RequestId: loud'));
+      await logs.flush();
+      const rows = await db.kysely.withTables<{ logs: { id: number; request_id: string | null } }>().selectFrom('logs').select('request_id').orderBy('id').execute();
+      expect(rows.map((r) => r.request_id)).toEqual(['loud', 'loud', 'quiet', 'loud']);
+      expect(messages(await logs.query({ requestId: 'quiet' }))).toEqual(['START RequestId: quiet', 'END RequestId: quiet', 'REPORT RequestId: quiet']);
+      expect(messages(await logs.query({ requestId: 'loud' }))).toEqual(['START RequestId: loud', 'hello\nworld', 'END RequestId: loud', 'REPORT RequestId: loud']);
+      expect(messages(await logs.query({ fn: 'f', limit: 2 }))).toEqual(['END RequestId: loud', 'REPORT RequestId: loud']);
+    });
+
     it('streams new lines to followers as they are appended, before any write', async () => {
       await start();
       const all: string[] = [];

@@ -164,13 +164,17 @@ export class LogsService {
     if (q.requestId !== undefined) select = select.where('request_id', '=', q.requestId);
     if (q.since !== undefined) select = select.where('time', '>=', q.since);
     const rows = await select.execute();
-    return rows.reverse().map((r) => ({
-      fn: r.fn,
-      requestId: r.request_id,
-      time: r.time,
-      stream: r.stream as LogRecord['stream'],
-      message: r.message,
-    }));
+    const records = rows.reverse().flatMap((r) =>
+      // A row of runtime lines holds several (see rowsOf); no runtime line has a newline of its own.
+      (r.stream === 'runtime' ? r.message.split('\n') : [r.message]).map((message) => ({
+        fn: r.fn,
+        requestId: r.request_id,
+        time: r.time,
+        stream: r.stream as LogRecord['stream'],
+        message,
+      })),
+    );
+    return records.length > limit ? records.slice(-limit) : records;
   }
 
   /**
@@ -209,7 +213,7 @@ export class LogsService {
   async #write(batch: LogRecord[]): Promise<void> {
     if (batch.length === 0) return;
     try {
-      const statements = chunk(batch);
+      const statements = chunk(rowsOf(batch));
       if (statements.length === 1) await this.#insert(this.#db, statements[0]!);
       else await this.#db.transaction().execute(async (trx) => {
         for (const rows of statements) await this.#insert(trx, rows);
@@ -303,6 +307,35 @@ export class LogsService {
       if (Number(result.numDeletedRows) < AGE_PRUNE_CHUNK) return;
     }
   }
+}
+
+/**
+ * The rows a batch is written as. The runtime lines of one invocation that follow one another, with
+ * none of its own output between them, share a row, placed where the last of them is: START, END and
+ * REPORT of an invocation that printed nothing are one row, not three (`query` splits it again).
+ */
+function rowsOf(batch: readonly LogRecord[]): LogRecord[] {
+  const rows: (LogRecord | undefined)[] = [];
+  // Per invocation, the index of its runtime row that the next runtime line may join.
+  const open = new Map<string, number>();
+  for (const r of batch) {
+    if (r.requestId === null) {
+      rows.push(r);
+      continue;
+    }
+    const key = `${r.fn}\u0000${r.requestId}`;
+    const at = open.get(key);
+    const prev = at === undefined ? undefined : rows[at];
+    if (r.stream === 'runtime' && prev && prev.message.length + r.message.length < LOGS_LIMITS.MAX_MESSAGE_CHARS) {
+      rows[at!] = undefined;
+      rows.push({ ...r, message: `${prev.message}\n${r.message}` });
+    } else {
+      rows.push(r);
+    }
+    if (r.stream === 'runtime') open.set(key, rows.length - 1);
+    else open.delete(key);
+  }
+  return rows.filter((r): r is LogRecord => r !== undefined);
 }
 
 /** The record as stored: PostgreSQL text cannot hold U+0000, and overlong lines are cut. */
