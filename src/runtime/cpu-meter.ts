@@ -5,7 +5,9 @@
 import os from 'node:os';
 
 /** Below this share of idle CPU time the machine counts as saturated. */
-const IDLE_SHARE_SATURATED = 0.1;
+const IDLE_SHARE_SATURATED = 0.2;
+/** Weight of the newest sample in the moving average (samples of ~100 ms are noisy). */
+const NEW_SAMPLE_WEIGHT = 0.5;
 
 export class CpuMeter {
   private last = totals();
@@ -15,7 +17,7 @@ export class CpuMeter {
   sample(): void {
     const now = totals();
     const total = now.total - this.last.total;
-    if (total > 0) this.busyShare = 1 - (now.idle - this.last.idle) / total;
+    if (total > 0) this.busyShare += NEW_SAMPLE_WEIGHT * (1 - (now.idle - this.last.idle) / total - this.busyShare);
     this.last = now;
   }
 

@@ -187,7 +187,8 @@ export class FunctionPool {
   private scale(): void {
     if (this.retired) return;
     const capacity = capacityOf(this.spec);
-    while (this.waiters.length > this.starting * capacity) {
+    // A few starts at a time, each end of one coming back here: the CPU load is measured between them.
+    while (this.waiters.length > this.starting * capacity && this.starting < os.availableParallelism()) {
       const stalledFor = performance.now() - Math.max(this.lastRelease, this.waiters[0]!.since);
       if (!this.growsFreely() && stalledFor < MAX_WAIT_MS) {
         this.waitTimer ??= setTimeout(() => {
@@ -207,11 +208,22 @@ export class FunctionPool {
     return instances < perCpu * os.availableParallelism();
   }
 
-  private startOne(): void {
+  /**
+   * `instance` keeps a CPU busy with the invocations it runs at once: one more instance takes a share
+   * of the next ones (they go to the least loaded), while the function has fewer instances than CPUs.
+   */
+  cpuSaturated(instance: Instance): void {
+    if (capacityOf(this.spec) === 1 || !this.current(instance) || (this.slots.get(instance) ?? 0) < 2) return;
+    if (this.slots.size + this.starting >= os.availableParallelism()) return;
+    this.startOne(() => !this.retired);
+  }
+
+  /** Starts an instance; `wanted`, asked when its turn to start comes, may call it off. */
+  private startOne(wanted?: () => boolean): void {
     this.starting++;
     const spec = this.spec;
     // By the time the executor lets it start, freed instances may have served everyone waiting.
-    const stillWanted = () => !this.retired && this.waiters.length > (this.starting - 1) * capacityOf(this.spec);
+    const stillWanted = wanted ?? (() => !this.retired && this.waiters.length > (this.starting - 1) * capacityOf(this.spec));
     this.deps.acquireInstance(spec, stillWanted).then(
       (acquired) => {
         this.starting--;
@@ -232,6 +244,7 @@ export class FunctionPool {
           initDurationMs = undefined;
         }
         if (this.slots.get(instance) === 0) this.release(instance, false);
+        this.scale();
       },
       (err: unknown) => {
         this.starting--;

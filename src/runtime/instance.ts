@@ -50,6 +50,8 @@ export const INIT_TIMEOUT_MS = 10_000;
 const STDERR_TAIL = 4096;
 const STORAGE_WALK_LIMIT = 10_000;
 const THAW_BYTE = Buffer.of(1);
+/** The kernel's USER_HZ, the unit of /proc's CPU times: 100 on Linux everywhere in practice. */
+const CLOCK_TICKS_PER_SECOND = 100;
 const LAMBDA_PATH = '/usr/local/bin:/usr/bin/:/bin:/opt/bin';
 
 /** Output written so far, and what was dropped past the limit. */
@@ -313,6 +315,30 @@ export class Instance {
     } catch {
       return undefined;
     }
+  }
+
+  /** CPU time of the process at the last `cpuShare` call: clock ticks, and when. */
+  private cpuMark: { ticks: number; at: number } | undefined;
+
+  /**
+   * Share of one CPU the process used since the previous call (Linux: `/proc/<pid>/stat`), or
+   * undefined where unknown or on the first call.
+   */
+  cpuShare(now: number): number | undefined {
+    const pid = this.pid;
+    if (pid === undefined) return undefined;
+    let ticks: number;
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      ticks = Number(fields[11]) + Number(fields[12]); // utime + stime
+    } catch {
+      return undefined;
+    }
+    const last = this.cpuMark;
+    this.cpuMark = { ticks, at: now };
+    if (!last || now <= last.at) return undefined;
+    return ((ticks - last.ticks) * (1000 / CLOCK_TICKS_PER_SECOND)) / (now - last.at);
   }
 
   /** Elapsed ms of the oldest invocation in flight, if any. */

@@ -53,6 +53,8 @@ const WATCH_MS = 25;
 const MEMORY_WATCH_MS = 50;
 /** Between two rounds of spare starts, so that requests are served between them. */
 const REFILL_PAUSE_MS = 5;
+/** Share of one CPU past which an instance running several invocations at once counts as saturated. */
+const INSTANCE_CPU_SATURATED = 0.9;
 /** How often the machine's CPU load is sampled. */
 const CPU_SAMPLE_MS = 100;
 /** How often busy instances' temporary directories are measured (a walk of the directory). */
@@ -278,6 +280,7 @@ export class ProcessExecutor implements Executor {
     if (now - this.lastCpuSample >= CPU_SAMPLE_MS) {
       this.lastCpuSample = now;
       this.cpu.sample();
+      this.watchCpu(now);
     }
     for (const instance of this.owners.keys()) {
       if (!instance.busy) continue;
@@ -289,6 +292,15 @@ export class ProcessExecutor implements Executor {
         instance.outOfMemory = true;
         instance.kill();
       }
+    }
+  }
+
+  /** Instances running several invocations at once that keep a CPU busy: their function may add one. */
+  private watchCpu(now: number): void {
+    for (const [instance, pool] of this.owners) {
+      if (instance.capacity === 1 || !instance.busy) continue;
+      const share = instance.cpuShare(now);
+      if (share !== undefined && share >= INSTANCE_CPU_SATURATED) pool.cpuSaturated(instance);
     }
   }
 

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { seededRandom } from '../../test/helpers/random.js';
 import { checkFromInstance, MESSAGE_LIMITS } from './protocol.js';
 
-const TYPES = ['ready', 'log', 'loaded', 'init-failed', 'result', 'failure', 'invoke', '__proto__', 'constructor'];
+const TYPES = ['ready', 'log', 'loaded', 'init-failed', 'result', 'failure', 'batch', 'invoke', '__proto__', 'constructor'];
 
 function garbage(next: () => number, depth = 0): unknown {
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(next() * xs.length)]!;
@@ -16,7 +16,7 @@ function garbage(next: () => number, depth = 0): unknown {
     case 6: return Array.from({ length: Math.floor(next() * 4) }, () => garbage(next, depth + 1));
     default: {
       const o: Record<string, unknown> = { type: pick(TYPES) };
-      for (const k of ['requestId', 'line', 'payload', 'durationMs', 'maxRssKb', 'initDurationMs', 'error', 'fatal', 'errorType', 'errorMessage', 'trace']) {
+      for (const k of ['messages', 'requestId', 'line', 'payload', 'durationMs', 'maxRssKb', 'initDurationMs', 'error', 'fatal', 'errorType', 'errorMessage', 'trace']) {
         if (next() < 0.5) o[k] = garbage(next, depth + 1);
       }
       return o;
@@ -34,9 +34,19 @@ describe('messages from an instance', () => {
       { type: 'init-failed', error },
       { type: 'result', requestId: 'r', payload: '{"a":1}', durationMs: 1.2, maxRssKb: 40000 },
       { type: 'failure', requestId: 'r', error, durationMs: 1, maxRssKb: 1, fatal: false },
+      { type: 'batch', messages: [{ type: 'log', requestId: 'r', line: 'x' }, { type: 'result', requestId: 'r', payload: '1', durationMs: 1, maxRssKb: 1 }] },
     ]) {
       expect(checkFromInstance(msg)).toEqual({ ok: true, msg });
     }
+  });
+
+  it('refuses batches within batches, messages an invocation does not send, bad members and endless lists', () => {
+    const log = { type: 'log', requestId: null, line: 'x' };
+    expect(checkFromInstance({ type: 'batch', messages: [log, { type: 'batch', messages: [] }] })).toMatchObject({ ok: false });
+    expect(checkFromInstance({ type: 'batch', messages: [{ type: 'ready' }] })).toMatchObject({ ok: false });
+    expect(checkFromInstance({ type: 'batch', messages: [log, { type: 'log', line: 3 }] })).toMatchObject({ ok: false, problem: 'log.requestId is neither a string nor null' });
+    expect(checkFromInstance({ type: 'batch', messages: Array.from({ length: MESSAGE_LIMITS.MAX_BATCH_MESSAGES + 1 }, () => log) })).toMatchObject({ ok: false });
+    expect(checkFromInstance({ type: 'batch', messages: 'x' })).toMatchObject({ ok: false });
   });
 
   it('refuses malformed ones with the reason, and keeps only the known fields', () => {
