@@ -10,6 +10,7 @@ import type { AwsRequest, AwsResponse } from './types.js';
 /** PlatformError code → Lambda's HTTP status and error type. */
 const ERRORS: Partial<Record<ErrorCode, readonly [number, string]>> = {
   FUNCTION_NOT_FOUND: [404, 'ResourceNotFoundException'],
+  QUEUE_NOT_FOUND: [404, 'ResourceNotFoundException'],
   TOO_MANY_REQUESTS: [429, 'TooManyRequestsException'],
   PAYLOAD_TOO_LARGE: [413, 'RequestTooLargeException'],
   INVALID_REQUEST: [400, 'InvalidRequestContentException'],

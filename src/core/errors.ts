@@ -9,6 +9,7 @@ export const ERROR_CODES = {
   BUILD_FAILED: { kind: 'user', summary: "esbuild could not bundle a function handler, or the files it includes (`package.include`) are unsafe or over Lambda's size limit." },
   HANDLER_NOT_FOUND: { kind: 'user', summary: "A function's handler file or export does not exist." },
   FUNCTION_NOT_FOUND: { kind: 'user', summary: 'No function of that name is deployed.' },
+  QUEUE_NOT_FOUND: { kind: 'user', summary: 'No queue of that name exists.' },
   TOO_MANY_REQUESTS: { kind: 'user', summary: "The function's reserved concurrency or the platform's concurrency limit is reached." },
   PAYLOAD_TOO_LARGE: { kind: 'user', summary: 'A request or invocation payload is over its limit.' },
   INVALID_REQUEST: { kind: 'user', summary: 'A request body is malformed (for example, not JSON where JSON is required).' },

@@ -31,6 +31,7 @@ export interface ControlOptions {
 /** PlatformError code → HTTP status of the control API. */
 const STATUS: Partial<Record<ErrorCode, number>> = {
   FUNCTION_NOT_FOUND: 404,
+  QUEUE_NOT_FOUND: 404,
   TOO_MANY_REQUESTS: 429,
   PAYLOAD_TOO_LARGE: 413,
   INVALID_REQUEST: 400,

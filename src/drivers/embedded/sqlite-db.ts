@@ -1,19 +1,8 @@
 import { mkdirSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import path from 'node:path';
-import type BetterSqlite3 from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
+import { Database } from './better-sqlite3.js';
 import { applyMigrations, type Db, type DbSchema, type Migration } from '../../ports/db.js';
-
-/**
- * better-sqlite3 12 wraps its objects in `node::ObjectWrap`, whose destructor aborts Node 24.19+
- * (`Assertion failed: (env) != nullptr`, nodejs/node#65446) when V8 collects a statement at the wrong
- * moment; 13 is rebuilt on Node-API and is safe, but needs Node 22. Both are installed (13 under the
- * alias `better-sqlite3-v13`) and the one that fits the running Node is loaded. Same API.
- */
-const Database = createRequire(import.meta.url)(
-  Number(process.versions.node.split('.')[0]) >= 22 ? 'better-sqlite3-v13' : 'better-sqlite3',
-) as typeof BetterSqlite3;
 
 /**
  * The embedded `Db`: one SQLite file (or `:memory:`) through better-sqlite3. One process owns the
