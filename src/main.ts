@@ -14,6 +14,7 @@ import { loadControlToken } from './config/control-token.js';
 import { loadDeveloperKey, type DeveloperKey } from './config/credentials.js';
 import { KeyRing } from './core/access-keys.js';
 import { LAMBDA_LIMITS } from './core/lambda.js';
+import { SqliteBroker } from './drivers/embedded/sqlite-broker.js';
 import { SqliteDb } from './drivers/embedded/sqlite-db.js';
 import { SystemClock } from './drivers/embedded/system-clock.js';
 import { handleApiRequest } from './http/api-listener.js';
@@ -61,6 +62,8 @@ export async function startPlatform(config: PlatformConfig, options: StartOption
   const clock = new SystemClock();
   const events = options.events ?? createPlatformEvents((err) => process.emitWarning(`platform event listener failed: ${String(err)}`));
   const db = new SqliteDb(path.join(config.stateDir, 'nuvola.db'));
+  // A file of its own: its writes are the busiest, and need no other service's transactions.
+  const broker = new SqliteBroker(path.join(config.stateDir, 'broker.db'), clock);
   const keys = new KeyRing();
   const developerKey = loadDeveloperKey(config.stateDir);
   const controlToken = loadControlToken(config.stateDir);
@@ -93,6 +96,7 @@ export async function startPlatform(config: PlatformConfig, options: StartOption
     db,
     clock,
     executor,
+    broker,
     region: config.region,
     accountId: config.accountId,
     endpointUrl: () => url,
@@ -153,6 +157,7 @@ export async function startPlatform(config: PlatformConfig, options: StartOption
     await new Promise<void>((resolve) => server.close(() => resolve()));
     await executor.close();
     for (const face of [...all].reverse()) await face.close?.();
+    await broker.close();
     await db.close();
     process.removeListener('SIGUSR1', ignoreSignal);
   }

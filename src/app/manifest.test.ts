@@ -63,6 +63,8 @@ api:
           reservedConcurrency: 10,
           provisionedConcurrency: 1,
           instanceConcurrency: 64,
+          maximumRetryAttempts: 2,
+          maximumEventAge: 21600,
           events: [
             { type: 'http', routeKey: 'GET /items/{id}', method: 'GET', path: '/items/{id}' },
             { type: 'http', routeKey: 'POST /items', method: 'POST', path: '/items' },
@@ -80,6 +82,8 @@ api:
           ephemeralStorage: 512,
           environment: {},
           instanceConcurrency: 1,
+          maximumRetryAttempts: 2,
+          maximumEventAge: 21600,
           events: [{ type: 'http', routeKey: '$default' }],
         },
       },
@@ -110,6 +114,8 @@ api:
       ephemeralStorage: 512,
       environment: {},
       instanceConcurrency: 1,
+      maximumRetryAttempts: 2,
+      maximumEventAge: 21600,
       events: [],
     });
     expect(manifest.api).toEqual({ timeoutSeconds: 30 });
@@ -181,7 +187,7 @@ provider: aws
 `),
     ).toEqual([
       'nuvola.yaml:5:13 functions.getItem.memory — expected an integer from 128 to 10240 (MB), got 99999',
-      'nuvola.yaml:6:5 functions.getItem.memroy — unknown key "memroy"; allowed keys: handler, runtime, memory, timeout, ephemeralStorage, environment, reservedConcurrency, provisionedConcurrency, instanceConcurrency, events, package',
+      'nuvola.yaml:6:5 functions.getItem.memroy — unknown key "memroy"; allowed keys: handler, runtime, memory, timeout, ephemeralStorage, environment, reservedConcurrency, provisionedConcurrency, instanceConcurrency, maximumRetryAttempts, maximumEventAge, destinations, events, package',
       'nuvola.yaml:9:15 functions.getItem.events[1].http — expected a greedy parameter like {proxy+} only as the last segment, got "/a/{proxy+}/b"',
       'nuvola.yaml:10:15 functions.getItem.events[2].http — expected a method among GET POST PUT PATCH DELETE HEAD OPTIONS ANY, got "FETCH"',
       'nuvola.yaml:11:9 functions.getItem.events[3] — unknown event type "sqs"; supported: http',

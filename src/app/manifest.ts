@@ -25,6 +25,9 @@ export const LIMITS = {
   EPHEMERAL_STORAGE_MB: { min: 512, max: 10240, default: 512 },
   // HTTP API integrations time out after at most 30 s, whatever the function's own timeout.
   API_TIMEOUT_SECONDS: { min: 1, max: 30, default: 30 },
+  // PutFunctionEventInvokeConfig's MaximumRetryAttempts and MaximumEventAgeInSeconds.
+  MAXIMUM_RETRY_ATTEMPTS: { min: 0, max: 2, default: 2 },
+  MAXIMUM_EVENT_AGE_SECONDS: { min: 60, max: 21600, default: 21600 },
   // Lambda Managed Instances' PerExecutionEnvironmentMaxConcurrency; 1 is the classic model.
   INSTANCE_CONCURRENCY: { min: 1, max: 1600, default: 1 },
   // apigatewayv2 CorsConfiguration.MaxAge: -1 disables preflight caching.
@@ -233,6 +236,12 @@ const functionSchema = section('a mapping with at least a handler', {
   reservedConcurrency: nonNegativeInt().optional(),
   provisionedConcurrency: nonNegativeInt().optional(),
   instanceConcurrency: intIn(LIMITS.INSTANCE_CONCURRENCY, 'invocations at once per instance').default(LIMITS.INSTANCE_CONCURRENCY.default),
+  maximumRetryAttempts: intIn(LIMITS.MAXIMUM_RETRY_ATTEMPTS, 'retries').default(LIMITS.MAXIMUM_RETRY_ATTEMPTS.default),
+  maximumEventAge: intIn(LIMITS.MAXIMUM_EVENT_AGE_SECONDS, 'seconds').default(LIMITS.MAXIMUM_EVENT_AGE_SECONDS.default),
+  destinations: section('a mapping with onSuccess and/or onFailure', {
+    onSuccess: z.string({ error: 'expected the name of a function of the app' }).optional(),
+    onFailure: z.string({ error: 'expected the name of a function of the app' }).optional(),
+  }).optional(),
   events: z.array(eventSchema, { error: 'expected a list of events, e.g. - http: GET /items' }).default([]),
   package: packageSchema.optional(),
 }).check(
@@ -362,6 +371,16 @@ export const manifestSchema = z.preprocess(withDefaults, section('a mapping with
           message: `route "${routeKey}" ${same} by function "${first.fn}" (${first.at})`,
         });
       });
+    }
+    // Destinations name functions of the app (queues and buses follow with their services).
+    const functions = asRecord(asRecord(raw)?.['functions']) ?? {};
+    for (const [fn, config] of Object.entries(functions)) {
+      const destinations = asRecord(asRecord(config)?.['destinations']) ?? {};
+      for (const key of ['onSuccess', 'onFailure']) {
+        const target = destinations[key];
+        if (typeof target !== 'string' || Object.hasOwn(functions, target)) continue;
+        ctx.addIssue({ code: 'custom', path: ['functions', fn, 'destinations', key], input: target, message: `expected the name of a function of the app, got "${target}"` });
+      }
     }
   }, { when: () => true }))
   .transform((raw): AppManifest => ({

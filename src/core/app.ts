@@ -30,6 +30,12 @@ export interface FunctionConfig {
   provisionedConcurrency?: number;
   /** Invocations one instance runs at once; 1 is Lambda's classic model. */
   instanceConcurrency: number;
+  /** Retries of an asynchronous invocation after a function error (Lambda: 0–2, default 2). */
+  maximumRetryAttempts: number;
+  /** Seconds an asynchronous event may wait to run (Lambda: 60–21600, default 21600). */
+  maximumEventAge: number;
+  /** Functions of the app that get Lambda's destination record of an asynchronous invocation. */
+  destinations?: { onSuccess?: string; onFailure?: string };
   events: FunctionEvent[];
   /**
    * Globs of files copied beside the code, relative to the app dir: the app's `package.include`,

@@ -76,9 +76,9 @@ export interface PullOptions {
 export interface QueueCounts {
   /** Deliverable now. */
   readonly visible: number;
-  /** Pulled, neither acknowledged nor visible again yet. */
+  /** Pulled, neither acknowledged nor visible again yet (also when released with a delay, as SQS counts). */
   readonly inFlight: number;
-  /** Published with a delay, or released with one, not visible yet. */
+  /** Published with a delay, not visible yet. */
   readonly delayed: number;
 }
 
@@ -92,7 +92,11 @@ export interface Broker {
   pull(queue: string, options: PullOptions): Promise<Delivery[]>;
   /** Deletes the delivered messages; false for a receipt that no longer names a delivery in flight. */
   ack(queue: string, receipts: readonly string[]): Promise<boolean[]>;
-  /** Makes a delivered message visible again after `delayMs` (0: now); false for a stale receipt. */
+  /**
+   * Makes a delivered message visible again `delayMs` from now (0: at once), as SQS's
+   * ChangeMessageVisibility: also to extend the time a consumer holds it. The receipt stays good until
+   * the message is pulled again; false for one that is not (stale, acknowledged, or nonsense).
+   */
   release(queue: string, receipt: string, delayMs: number): Promise<boolean>;
   /** Deletes every message of the queue. */
   purge(queue: string): Promise<void>;

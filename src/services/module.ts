@@ -7,6 +7,7 @@
 import type { AwsRequest, AwsResponse } from '../aws/types.js';
 import type { KeyRing } from '../core/access-keys.js';
 import type { AppManifest, FunctionBundle } from '../core/app.js';
+import type { Broker } from '../ports/broker.js';
 import type { Clock } from '../ports/clock.js';
 import type { Db, Migration } from '../ports/db.js';
 import type { Executor, LogRecord } from '../ports/executor.js';
@@ -17,6 +18,8 @@ export interface ServiceContext {
   readonly db: Db;
   readonly clock: Clock;
   readonly executor: Executor;
+  /** Durable queues for everything asynchronous. */
+  readonly broker: Broker;
   readonly region: string;
   readonly accountId: string;
   /** This platform's base URL (for ARNs and locations that point back at it). */

@@ -337,7 +337,7 @@ function statements(db: SqliteDatabase) {
       'UPDATE messages SET in_flight = 1, visible_at = ?, receive_count = receive_count + 1, first_received_at = COALESCE(first_received_at, ?) WHERE seq = ? AND receive_count = ?',
     ),
     ack: db.prepare<[string, number, number]>('DELETE FROM messages WHERE queue = ? AND seq = ? AND receive_count = ? AND in_flight = 1'),
-    release: db.prepare<[number, string, number, number]>('UPDATE messages SET in_flight = 0, visible_at = ? WHERE queue = ? AND seq = ? AND receive_count = ? AND in_flight = 1'),
+    release: db.prepare<[number, string, number, number]>('UPDATE messages SET visible_at = ? WHERE queue = ? AND seq = ? AND receive_count = ? AND in_flight = 1'),
     remove: db.prepare<[number]>('DELETE FROM messages WHERE seq = ?'),
     nextVisible: db.prepare<[string, number]>('SELECT MIN(visible_at) AS at FROM messages WHERE queue = ? AND visible_at > ?'),
     counts: db.prepare<[number, number, number, string]>(

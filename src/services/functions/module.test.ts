@@ -4,6 +4,7 @@ import { KeyRing } from '../../core/access-keys.js';
 import { describe, expect, it } from 'vitest';
 import type { AppManifest, FunctionBundle, FunctionConfig } from '../../core/app.js';
 import { FakeClock } from '../../drivers/conformance/fake-clock.js';
+import { SqliteBroker } from '../../drivers/embedded/sqlite-broker.js';
 import type { Executor, FunctionSpec, ProbeResult } from '../../ports/executor.js';
 import { createPlatformEvents, type AppRevision, type ServiceContext, type ServiceFace } from '../module.js';
 import { functionsModule } from './module.js';
@@ -32,9 +33,11 @@ class ProbingExecutor implements Pick<Executor, 'deploy' | 'probe'> {
 }
 
 async function create(executor: ProbingExecutor): Promise<ServiceFace<FunctionsService>> {
+  const clock = new FakeClock();
   const ctx = {
     executor: executor as unknown as Executor,
-    clock: new FakeClock(),
+    broker: new SqliteBroker(':memory:', clock),
+    clock,
     region: 'us-east-1',
     accountId: '000000000000',
     endpointUrl: () => 'http://127.0.0.1:1',
@@ -53,7 +56,7 @@ function revision(fns: Record<string, string>, exportName = 'handler', shared = 
   const bundles: Record<string, FunctionBundle> = {};
   for (const [name, version] of Object.entries(fns)) {
     const handler = `src/${name}.${exportName}`;
-    functions[name] = { name, handler, handlerFile: `src/${name}`, exportName, runtime: 'nodejs20.x', memory: 128, timeout: 3, ephemeralStorage: 512, environment: {}, instanceConcurrency: 1, events: [] };
+    functions[name] = { name, handler, handlerFile: `src/${name}`, exportName, runtime: 'nodejs20.x', memory: 128, timeout: 3, ephemeralStorage: 512, environment: {}, instanceConcurrency: 1, maximumRetryAttempts: 2, maximumEventAge: 21600, events: [] };
     bundles[name] = { fn: name, bundlePath: `/build/${name}/${version}/index.mjs`, exportName, codeSha256: `${shared ? '' : name}${version}`.padEnd(64, '0'), size: 1, inputs: [] };
   }
   const manifest = { app: 'test', functions, api: {} } as AppManifest;

@@ -8,6 +8,7 @@ import { PlatformError } from '../../core/errors.js';
 import { newAccessKey } from '../../core/access-keys.js';
 import { LAMBDA_LIMITS, runtimeMajor } from '../../core/lambda.js';
 import type { Executor, FunctionSpec, ProbeResult } from '../../ports/executor.js';
+import { AsyncInvoker } from './async-invoker.js';
 import { FunctionsService, type DeployedFunction, type FunctionInfo, type InvocationType } from './service.js';
 
 export const functionsModule: ServiceModule<FunctionsService> = {
@@ -19,7 +20,14 @@ export const functionsModule: ServiceModule<FunctionsService> = {
       clock: ctx.clock,
       region: ctx.region,
       accountId: ctx.accountId,
-      onAsyncError: (name, err) => ctx.events.emit('warning', `asynchronous invocation of ${name} failed: ${String(err)}`),
+      asyncInvoker: new AsyncInvoker({
+        broker: ctx.broker,
+        executor: ctx.executor,
+        clock: ctx.clock,
+        region: ctx.region,
+        accountId: ctx.accountId,
+        onWarning: (message) => ctx.events.emit('warning', message),
+      }),
     });
     ctx.events.on('log', (record) => functions.observeLog(record));
     const warnedRuntimes = new Set<string>();
@@ -48,6 +56,12 @@ export const functionsModule: ServiceModule<FunctionsService> = {
             reservedConcurrency: fn.reservedConcurrency,
             provisionedConcurrency: fn.provisionedConcurrency,
             instanceConcurrency: fn.instanceConcurrency,
+            async: {
+              maximumRetryAttempts: fn.maximumRetryAttempts,
+              maximumEventAgeSeconds: fn.maximumEventAge,
+              onSuccess: fn.destinations?.onSuccess,
+              onFailure: fn.destinations?.onFailure,
+            },
             credentials: previous?.credentials ?? newAccessKey('ASIA'),
             codeSize: bundle.size,
             lastModified: previous?.codeSha256 === bundle.codeSha256 ? previous.lastModified : ctx.clock.now(),
@@ -124,7 +138,7 @@ function changesOf(before: ReadonlyMap<string, DeployedFunction>, after: readonl
 }
 
 const configOf = (f: DeployedFunction): string =>
-  JSON.stringify([f.runtime, f.memoryMb, f.timeoutSeconds, f.ephemeralStorageMb, f.environment, f.reservedConcurrency, f.provisionedConcurrency, f.instanceConcurrency, f.handler]);
+  JSON.stringify([f.runtime, f.memoryMb, f.timeoutSeconds, f.ephemeralStorageMb, f.environment, f.reservedConcurrency, f.provisionedConcurrency, f.instanceConcurrency, f.async, f.handler]);
 
 /** Each probe is a process importing user code; the machines Nuvola is tuned on have two cores. */
 const PROBES_AT_ONCE = 2;

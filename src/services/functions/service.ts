@@ -6,11 +6,14 @@ import { PlatformError } from '../../core/errors.js';
 import { LAMBDA_LIMITS, functionArn } from '../../core/lambda.js';
 import type { Clock } from '../../ports/clock.js';
 import type { Executor, FunctionSpec, InvokeResult, LogRecord } from '../../ports/executor.js';
+import type { AsyncConfig, AsyncInvoker } from './async-invoker.js';
 
 export interface DeployedFunction extends FunctionSpec {
   /** Bundle size in bytes, Lambda's `CodeSize`. */
   readonly codeSize: number;
   readonly lastModified: number;
+  /** How its asynchronous invocations are retried and where their outcome goes. */
+  readonly async: AsyncConfig;
 }
 
 export interface FunctionInfo extends DeployedFunction {
@@ -43,8 +46,8 @@ export interface FunctionsServiceDeps {
   readonly clock: Clock;
   readonly region: string;
   readonly accountId: string;
-  /** Reports a failed asynchronous invocation (they have no caller to tell). */
-  readonly onAsyncError?: (name: string, error: unknown) => void;
+  /** Where `Event` invocations are queued and run from. */
+  readonly asyncInvoker: AsyncInvoker;
 }
 
 /** Deployed functions and their invocation. Function errors are results; platform faults throw `PlatformError`. */
@@ -52,7 +55,6 @@ export class FunctionsService {
   private readonly deps: FunctionsServiceDeps;
   private functions = new Map<string, FunctionInfo>();
   private readonly tails = new Map<string, string[]>();
-  private readonly pendingAsync = new Set<Promise<unknown>>();
 
   constructor(deps: FunctionsServiceDeps) {
     this.deps = deps;
@@ -63,6 +65,7 @@ export class FunctionsService {
     for (const f of functions) next.set(f.name, { ...f, arn: functionArn(f.name, this.deps.region, this.deps.accountId) });
     this.functions = next;
     await this.deps.executor.deploy(functions);
+    await this.deps.asyncInvoker.deploy(functions);
   }
 
   get(name: string): FunctionInfo {
@@ -96,11 +99,8 @@ export class FunctionsService {
     }
     if (type === 'DryRun') return { type, requestId };
     if (type === 'Event') {
-      const run = this.deps.executor
-        .invoke(fn.name, { requestId, payload, clientContext: request.clientContext })
-        .catch((err: unknown) => this.deps.onAsyncError?.(fn.name, err))
-        .finally(() => this.pendingAsync.delete(run));
-      this.pendingAsync.add(run);
+      // Answered once the event is stored: from then on it runs at least once, restarts included.
+      await this.deps.asyncInvoker.enqueue(fn.name, { requestId, payload, clientContext: request.clientContext });
       return { type, requestId };
     }
     if (!request.tail) {
@@ -117,9 +117,9 @@ export class FunctionsService {
     }
   }
 
-  /** Waits for asynchronous invocations in flight (for an orderly stop). */
+  /** Stops running queued asynchronous invocations and waits for those in flight (for an orderly stop). */
   async drain(): Promise<void> {
-    await Promise.allSettled([...this.pendingAsync]);
+    await this.deps.asyncInvoker.close();
   }
 }
 

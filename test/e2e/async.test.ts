@@ -1,0 +1,64 @@
+// Asynchronous invocations through a real `nuvola dev`: durable before the 202, run within the
+// function's concurrency, and every accepted one run at least once, also across a kill -9.
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { copyApp, eventually, ROOT, startNuvola, type Running } from '../helpers/nuvola.js';
+
+const FIXTURE = path.join(ROOT, 'test/fixtures/async');
+
+/** An HTTP endpoint counting the numbers functions report to it. */
+async function startSink(): Promise<{ url: string; seen: Map<number, number>; server: Server }> {
+  const seen = new Map<number, number>();
+  const server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c: Buffer) => (body += c.toString()));
+    req.on('end', () => {
+      const n = Number(body);
+      seen.set(n, (seen.get(n) ?? 0) + 1);
+      res.end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`, seen, server };
+}
+
+describe('asynchronous invocations', () => {
+  const cleanup: (() => Promise<unknown>)[] = [];
+  afterEach(async () => {
+    for (const c of cleanup.splice(0).reverse()) await c();
+  });
+
+  const invokeEvent = (nuvola: Running, event: unknown) => nuvola.control('/functions/report/invoke?type=Event', { method: 'POST', body: JSON.stringify(event) });
+
+  it('runs all of 100 Event invocations of a function that reserves one execution', async () => {
+    const sink = await startSink();
+    cleanup.push(() => new Promise((r) => sink.server.close(r)));
+    const nuvola = await startNuvola(await copyApp(FIXTURE));
+    cleanup.push(() => nuvola.stop());
+    const answers = await Promise.all(Array.from({ length: 100 }, (_, n) => invokeEvent(nuvola, { n, sink: sink.url })));
+    expect(answers.map((a) => a.status)).toEqual(Array(100).fill(202));
+    await eventually(async () => sink.seen.size === 100, 60_000);
+    expect([...sink.seen.keys()].sort((a, b) => a - b)).toEqual(Array.from({ length: 100 }, (_, n) => n));
+  });
+
+  it('runs every accepted Event invocation at least once when the platform is killed mid-way and started again', async () => {
+    const sink = await startSink();
+    cleanup.push(() => new Promise((r) => sink.server.close(r)));
+    const dir = await copyApp(FIXTURE);
+    const first = await startNuvola(dir, { keepDir: true });
+    const count = 40;
+    for (let n = 0; n < count; n++) expect((await invokeEvent(first, { n, ms: 100, sink: sink.url })).status).toBe(202);
+    // One at a time, 100 ms each: some have run, most are still queued, one is in flight.
+    await eventually(async () => sink.seen.size >= 5, 20_000);
+    first.proc.kill('SIGKILL');
+    await first.stop();
+    const ranBefore = sink.seen.size;
+    expect(ranBefore).toBeLessThan(count);
+    const second = await startNuvola(dir);
+    cleanup.push(() => second.stop());
+    await eventually(async () => sink.seen.size === count, 60_000);
+    expect([...sink.seen.keys()].sort((a, b) => a - b)).toEqual(Array.from({ length: count }, (_, n) => n));
+  });
+});
