@@ -2,32 +2,59 @@
 
 /** A row without a target is context for the rows with one. */
 export function tableRows(r) {
-  const c = r.throughput[`c${r.config.connections}`];
-  const c1 = r.throughput.c1;
+  const m = r.throughput.many;
+  const one = r.throughput.one;
+  const { burst: b, parallelCold: pc } = r;
+  const measuredRounds = pc.rounds - 1;
   const rows = [
-    [`bare req/s (${c.bare.connections} conn)`, c.bare.reqPerSec, ''],
-    [`Nuvola req/s (${c.nuvola.connections} conn)`, c.nuvola.reqPerSec, ''],
-    ['Nuvola ÷ bare req/s', c.ratio, '', ['≥', 0.6]],
-    [`fork+IPC floor req/s (${c.bare.connections} children)`, c.floor.reqPerSec, ''],
-    ['floor ÷ bare (cost of process-per-instance here)', c.floorRatio, ''],
-    ['Nuvola ÷ floor (cost of Nuvola itself)', c.nuvolaToFloor, ''],
-    ['p50 / p99 bare', `${c.bare.p50Ms} / ${c.bare.p99Ms}`, 'ms'],
-    ['p50 / p99 Nuvola', `${c.nuvola.p50Ms} / ${c.nuvola.p99Ms}`, 'ms'],
-    ['p50 added', c.addedP50Ms, 'ms'],
-    ['Nuvola errors / non-2xx', `${c.nuvola.errors} / ${c.nuvola.non2xx}`, ''],
-    ['req/s bare / Nuvola (1 conn)', `${c1.bare.reqPerSec} / ${c1.nuvola.reqPerSec}`, ''],
-    ['p50 bare / Nuvola (1 conn)', `${c1.bare.p50Ms} / ${c1.nuvola.p50Ms}`, 'ms'],
-    ['p50 added (1 conn)', c1.addedP50Ms, 'ms', ['≤', 0.5]],
-    ['p99 added (1 conn)', c1.addedP99Ms, 'ms'],
-    ['Nuvola errors / non-2xx (1 conn)', `${c1.nuvola.errors} / ${c1.nuvola.non2xx}`, ''],
+    [`bare req/s (${m.connections} conn)`, m.bare.reqPerSec, ''],
+    [`fork+IPC floor req/s (${m.connections} children)`, m.floor.reqPerSec, ''],
+    ['floor ÷ bare (cost of process-per-instance here)', m.floorRatio, ''],
+    ['Nuvola /hello req/s (instanceConcurrency 1)', m.nuvola.reqPerSec, ''],
+    ['Nuvola ÷ bare', m.ratio, '', ['≥', 0.3]],
+    ['Nuvola ÷ floor (cost of Nuvola itself)', m.nuvolaToFloor, ''],
+    ['Nuvola (64) /hello64 req/s (instanceConcurrency 64)', m.nuvola64.reqPerSec, ''],
+    ['Nuvola (64) ÷ bare', m.ratio64, '', ['≥', 0.5]],
+    ...m.peers.map((p) =>
+      p.skipped ? [`peer ${p.name}: ${clip(p.skipped, 70)}`, 'skipped', ''] : [`peer ${p.name}: req/s / ÷ bare`, `${p.reqPerSec} / ${p.ratio}`, ''],
+    ),
+    ...(m.bestPeer
+      ? [
+          [`Nuvola (64) ÷ best peer (${m.bestPeer})`, m.nuvola64ToBestPeer, '', ['≥', 3]],
+          ['Nuvola ÷ best peer', m.nuvolaToBestPeer, ''],
+        ]
+      : [['Nuvola (64) ÷ best peer', 'no peer started', '']]),
+    ['p50 / p99 bare', `${m.bare.p50Ms} / ${m.bare.p99Ms}`, 'ms'],
+    ['p50 / p99 Nuvola', `${m.nuvola.p50Ms} / ${m.nuvola.p99Ms}`, 'ms'],
+    ['p50 / p99 Nuvola (64)', `${m.nuvola64.p50Ms} / ${m.nuvola64.p99Ms}`, 'ms'],
+    ['Nuvola errors (timeouts) / non-2xx', failures(m.nuvola), ''],
+    ['Nuvola (64) errors (timeouts) / non-2xx', failures(m.nuvola64), ''],
+    ['req/s bare / Nuvola (1 conn)', `${one.bare.reqPerSec} / ${one.nuvola.reqPerSec}`, ''],
+    ['p50 bare / Nuvola (1 conn)', `${one.bare.p50Ms} / ${one.nuvola.p50Ms}`, 'ms'],
+    ['p50 added (1 conn)', one.addedP50Ms, 'ms', ['≤', 0.5]],
+    ['p99 added (1 conn)', one.addedP99Ms, 'ms'],
+    ['Nuvola errors (timeouts) / non-2xx (1 conn)', failures(one.nuvola), ''],
+    [`burst on a cold app: failed of ${b.requests} (${b.connections} conn, ${b.durationS} s)`, b.failed, '', ['=', 0]],
+    ['burst: p99', b.p99Ms, 'ms', ['≤', 250]],
+    ['burst: p50', b.p50Ms, 'ms'],
+    ['burst: req/s', b.reqPerSec, ''],
+    ['burst: instances / spares at the end', `${b.instances} / ${b.spares}`, ''],
     [`cold start TTFB p50 (n=${r.cold.count})`, r.cold.ttfbP50Ms, 'ms', ['≤', 10]],
     ['cold start TTFB p99', r.cold.ttfbP99Ms, 'ms', ['≤', 25]],
     ['warm TTFB p50, same function', r.cold.warmTtfbP50Ms, 'ms'],
     [`Init Duration p50 / p99 (${r.cold.reportsWithInit} REPORTs)`, `${r.cold.initP50Ms} / ${r.cold.initP99Ms}`, 'ms'],
+    [`${pc.functions} cold starts at once: TTFB p50 (${measuredRounds} rounds, n=${pc.samples})`, pc.ttfbP50Ms, 'ms', ['≤', 100]],
+    [`${pc.functions} at once: TTFB p99`, pc.ttfbP99Ms, 'ms', ['≤', 250]],
+    [`${pc.functions} at once, warm-up round: TTFB p50 / max`, `${pc.warmupP50Ms} / ${pc.warmupMaxMs}`, 'ms'],
+    [
+      `${pc.functions} at once: fewest spares ready before a round${pc.unsettledRounds > 0 ? ` (${pc.unsettledRounds} rounds unsettled)` : ''}`,
+      pc.sparesReadyMin,
+      '',
+    ],
     [`idle warm instance PSS (n=${r.memory.instances})`, r.memory.pssMb, 'MB', ['≤', 30]],
     ['idle warm instance RSS', r.memory.rssMb, 'MB'],
     [`idle spare PSS / RSS (n=${r.memory.spares})`, `${r.memory.sparePssMb} / ${r.memory.spareRssMb}`, 'MB'],
-    [`idle PSS / RSS after load (n=${r.memoryAfterLoad.instances})`, `${r.memoryAfterLoad.pssMb} / ${r.memoryAfterLoad.rssMb}`, 'MB'],
+    [`idle PSS / RSS after load, hello and hello64 (n=${r.memoryAfterLoad.instances})`, `${r.memoryAfterLoad.pssMb} / ${r.memoryAfterLoad.rssMb}`, 'MB'],
     [`ready: spawn → "Nuvola ready" (median of ${r.ready.starts})`, r.ready.readyMs, 'ms', ['≤', 300]],
     ['ready: spawn → first /_nuvola/health', r.ready.healthMs, 'ms'],
     ['ready: as Nuvola reports it', r.ready.reportedMs, 'ms'],
@@ -42,9 +69,21 @@ export function tableRows(r) {
   }));
 }
 
+/** autocannon counts timeouts among the errors. */
+const failures = (r) => `${r.errors} (${r.timeouts}) / ${r.non2xx}`;
+
+const clip = (s, n) => (s.length > n ? `${s.slice(0, n - 1)}…` : s);
+
 function meets(value, [op, limit]) {
   if (typeof value !== 'number') return false;
+  if (op === '=') return value === limit;
   return op === '≥' ? value >= limit : value <= limit;
+}
+
+/** The peers' releases, for the line under the table. */
+export function peerVersions(r) {
+  const started = r.throughput.many.peers.filter((p) => !p.skipped);
+  return started.length > 0 ? `peers: ${started.map((p) => `${p.name}: ${p.versions}`).join('; ')}` : 'peers: none started';
 }
 
 export function formatTable(rows) {

@@ -1,14 +1,15 @@
-/** One request at a time over a kept-alive connection, timed to the first byte of the response. */
+/** Requests over kept-alive connections, timed to the first byte of the response. */
 import http from 'node:http';
 
 /** One socket, reused: a request's time is then the server's, not TCP's handshake. */
-const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+const shared = new http.Agent({ keepAlive: true, maxSockets: 1 });
 
 /**
  * GET `url`. `ttfbMs` runs from sending the request to the arrival of the status line and headers
  * (Nuvola writes them with the first bytes of the body); `body` is the whole body as text.
+ * Requests wait for the one shared socket unless given an `agent` of their own.
  */
-export function get(url) {
+export function get(url, { agent = shared } = {}) {
   return new Promise((resolve, reject) => {
     const start = performance.now();
     // The control API's token (see children.js); the app's routes ignore it.
@@ -46,5 +47,5 @@ export async function pollUntil(check, { everyMs = 10, timeoutMs = 10_000, what 
 
 /** Drops the kept-alive socket, e.g. before the server it points at is stopped. */
 export function closeConnections() {
-  agent.destroy();
+  shared.destroy();
 }

@@ -8,23 +8,40 @@ const WORKER = 'bootstrap.worker.mjs';
  * The instance processes started by the Nuvola process `nuvolaPid`. `loaded` tells a function's
  * instance from a spare: a spare's code directory (the one it may read, from its
  * `--allow-fs-read=…/code/` flag) is empty until a function's bundle is linked into it.
+ *
+ * Where Nuvola runs instances in namespaces of their own, its child is `unshare … -- node …`, a
+ * process of 2 MB whose command line names the worker too; the instance is the node it forks.
  */
 export function listInstances(nuvolaPid) {
+  const processes = readProcesses();
+  /** The child of `pid` that runs the worker, if any. */
+  const workerChild = (pid) => [...processes].find(([, p]) => p.ppid === pid && p.args.some(isWorker))?.[0];
   const instances = [];
+  for (const [pid, { ppid, args }] of processes) {
+    if (ppid !== nuvolaPid || !args.some(isWorker)) continue;
+    let leaf = pid;
+    for (let child = workerChild(leaf); child !== undefined; child = workerChild(leaf)) leaf = child;
+    const codeDir = processes.get(leaf).args.find((a) => a.startsWith('--allow-fs-read=') && a.endsWith('/code/'))?.slice('--allow-fs-read='.length);
+    instances.push({ pid: leaf, loaded: codeDir !== undefined && existsSync(path.join(codeDir, 'index.mjs')) });
+  }
+  return instances;
+}
+
+const isWorker = (arg) => arg.endsWith(WORKER);
+
+/** Every process's parent and command line, by pid. */
+function readProcesses() {
+  const processes = new Map();
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     const pid = Number(entry);
     try {
-      if (parentOf(pid) !== nuvolaPid) continue;
-      const args = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-      if (!args.some((a) => a.endsWith(WORKER))) continue;
-      const codeDir = args.find((a) => a.startsWith('--allow-fs-read=') && a.endsWith('/code/'))?.slice('--allow-fs-read='.length);
-      instances.push({ pid, loaded: codeDir !== undefined && existsSync(path.join(codeDir, 'index.mjs')) });
+      processes.set(pid, { ppid: parentOf(pid), args: readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0') });
     } catch {
       // The process exited while we looked.
     }
   }
-  return instances;
+  return processes;
 }
 
 /** Proportional and resident set size in MB, from /proc/<pid>/smaps_rollup. */

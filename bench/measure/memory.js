@@ -1,6 +1,7 @@
 /**
- * Memory of idle warm instances of `hello`, and of idle spares for comparison. Only `hello` is
- * ever invoked on the Nuvola measured here, so every loaded instance is one of `hello`'s.
+ * Memory of idle warm instances of `hello`, and of idle spares for comparison. Before the load
+ * runs, only `hello` has been invoked on the Nuvola measured here, so every loaded instance is one
+ * of `hello`'s; after it, they are `hello`'s and `hello64`'s.
  */
 import { listInstances, memoryOf } from '../lib/instances.js';
 import { get, sleep } from '../lib/http.js';
