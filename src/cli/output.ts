@@ -42,6 +42,8 @@ const LEVEL_COLOR: Record<string, keyof Paint> = { ERROR: 'red', WARN: 'yellow',
  * the error and its stack.
  */
 export function formatLog(r: LogRecord, p: Paint): string | undefined {
+  // START, END and REPORT, three a request, are not shown: the request line says it all.
+  if (r.stream === 'runtime' && !r.message.includes('\tERROR\t') && !r.message.includes('Task timed out')) return undefined;
   const who = p.cyan(r.fn);
   if (r.stream === 'runtime') {
     const invokeError = /\tERROR\tInvoke Error \t(.*)$/s.exec(r.message);

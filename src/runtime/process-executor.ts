@@ -34,7 +34,10 @@ export interface ProcessExecutorOptions {
   readonly idleTimeoutMs: number;
   /** Pre-started empty instances kept per memory size; more while cold starts come faster (spares.ts). */
   readonly sparesPerMemorySize: number;
-  /** Instances starting at once, at most; default the machine's parallelism. */
+  /**
+   * Instances loading at once, at most, across functions; default four per CPU (a load from a booted
+   * spare is the handler's import, milliseconds; FunctionPool bounds one function's starts to a CPU each).
+   */
   readonly startsAtOnce?: number;
   /** Output one invocation may write (characters of its lines); default 10 MiB. */
   readonly maxOutputBytesPerInvocation?: number;
@@ -51,6 +54,8 @@ export const DEFAULT_MAX_OUTPUT_BYTES = 10 * 1024 * 1024;
 const WATCH_MS = 25;
 /** Busy instances' memory is read once they ran this long (shorter ones report their own peak). */
 const MEMORY_WATCH_MS = 50;
+/** Loads at once per CPU, across functions (see `startsAtOnce`). */
+const STARTS_PER_CPU = 4;
 /** Between two rounds of spare starts, so that requests are served between them. */
 const REFILL_PAUSE_MS = 5;
 /** Share of one CPU past which an instance running several invocations at once counts as saturated. */
@@ -219,7 +224,7 @@ export class ProcessExecutor implements Executor {
 
   /** Waits until fewer than `startsAtOnce` instances are starting. */
   private startTurn(): Promise<void> {
-    if (this.starts < (this.options.startsAtOnce ?? os.availableParallelism())) {
+    if (this.starts < (this.options.startsAtOnce ?? STARTS_PER_CPU * os.availableParallelism())) {
       this.starts++;
       return Promise.resolve();
     }
@@ -230,7 +235,7 @@ export class ProcessExecutor implements Executor {
     const next = this.startQueue.shift();
     if (next) next(); // the turn passes on: `starts` stays
     else this.starts--;
-    this.scheduleRefill();
+    if (this.starts === 0) this.scheduleRefill();
   }
 
   /**
@@ -243,7 +248,10 @@ export class ProcessExecutor implements Executor {
     this.refillScheduled = true;
     const refill = () => {
       this.refillScheduled = false;
-      if (!this.closed && this.spares.refill()) this.scheduleRefill(REFILL_PAUSE_MS);
+      // Not while instances load: a booting process would slow the cold starts under way down. The
+      // last of them comes back here.
+      if (this.closed || this.starts > 0) return;
+      if (this.spares.refill()) this.scheduleRefill(REFILL_PAUSE_MS);
     };
     if (delayMs === 0) setImmediate(refill);
     else setTimeout(refill, delayMs).unref();
