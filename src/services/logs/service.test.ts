@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { InsertQueryNode, type KyselyPlugin, type PluginTransformQueryArgs, type PluginTransformResultArgs, type QueryResult, type RootOperationNode, type UnknownRow } from 'kysely';
+import { InsertQueryNode, RawNode, type KyselyPlugin, type PluginTransformQueryArgs, type PluginTransformResultArgs, type QueryResult, type RootOperationNode, type UnknownRow } from 'kysely';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Db } from '../../ports/db.js';
 import type { LogRecord } from '../../ports/executor.js';
@@ -16,7 +16,8 @@ class InsertSpy implements KyselyPlugin {
   inserts = 0;
   failNext = 0;
   transformQuery({ node }: PluginTransformQueryArgs): RootOperationNode {
-    if (InsertQueryNode.is(node)) {
+    // Lines are written by a raw INSERT … SELECT of one JSON parameter.
+    if (InsertQueryNode.is(node) || (RawNode.is(node) && node.sqlFragments[0]?.trimStart().startsWith('INSERT'))) {
       this.inserts++;
       if (this.failNext > 0) {
         this.failNext--;

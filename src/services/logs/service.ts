@@ -2,10 +2,10 @@
  * Logs: every function's log lines (the runtime's START/END/REPORT and the function's own output),
  * stored in SQL with bounded retention, queried by function or request, and followed live.
  */
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import { PlatformError } from '../../core/errors.js';
 import type { Clock } from '../../ports/clock.js';
-import type { Db, DbSchema } from '../../ports/db.js';
+import type { Db, DbDialect, DbSchema } from '../../ports/db.js';
 import type { LogRecord } from '../../ports/executor.js';
 import type { LogsTables } from './migrations.js';
 
@@ -90,6 +90,7 @@ type Follower = { readonly fn: string | undefined; readonly onRecord: (record: L
  */
 export class LogsService {
   readonly #db: Kysely<DbSchema & LogsTables>;
+  readonly #dialect: DbDialect;
   readonly #clock: Clock;
   readonly #onError: (error: unknown) => void;
   readonly #options: Required<LogsOptions>;
@@ -110,6 +111,7 @@ export class LogsService {
 
   constructor(deps: LogsServiceDeps, options: LogsOptions = {}) {
     this.#db = deps.db.kysely.withTables<LogsTables>();
+    this.#dialect = deps.db.dialect;
     this.#clock = deps.clock;
     this.#onError = deps.onError ?? (() => {});
     this.#options = { ...DEFAULTS, ...options };
@@ -227,11 +229,20 @@ export class LogsService {
     }
   }
 
+  /**
+   * The rows go as one JSON parameter that the database unpacks itself: a statement of constant text
+   * (prepared once) instead of one of thousands of parameters built, compiled and bound per flush,
+   * the larger part of a busy platform's log cost.
+   */
   async #insert(db: Kysely<DbSchema & LogsTables>, records: readonly LogRecord[]): Promise<void> {
-    await db
-      .insertInto('logs')
-      .values(records.map((r) => ({ fn: r.fn, request_id: r.requestId, time: r.time, stream: r.stream, message: r.message })))
-      .execute();
+    const rows = JSON.stringify(records.map((r) => [r.fn, r.requestId, r.time, r.stream, r.message]));
+    if (this.#dialect === 'sqlite') {
+      await sql`INSERT INTO logs (fn, request_id, time, stream, message)
+        SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4 FROM json_each(${rows})`.execute(db);
+    } else {
+      await sql`INSERT INTO logs (fn, request_id, time, stream, message)
+        SELECT r ->> 0, r ->> 1, (r ->> 2)::bigint, r ->> 3, r ->> 4 FROM json_array_elements(${rows}::json) AS r`.execute(db);
+    }
   }
 
   // A failed batch goes back in front of newer lines and is retried with backoff, so that a database
