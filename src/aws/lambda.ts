@@ -1,10 +1,11 @@
 /**
  * The Lambda API (REST-JSON, https://docs.aws.amazon.com/lambda/latest/api/API_Operations.html):
- * Invoke, GetFunction, GetFunctionConfiguration and ListFunctions, with Lambda's shapes, headers
- * and error codes, so that `@aws-sdk/client-lambda` and `aws lambda` work unchanged.
+ * Invoke, GetFunction, GetFunctionConfiguration, ListFunctions and the event-invoke-config operations
+ * (Put, Update, Get, Delete, List), with Lambda's shapes, headers and error codes, so that
+ * `@aws-sdk/client-lambda` and `aws lambda` work unchanged.
  */
 import { PlatformError, isPlatformError, type ErrorCode } from '../core/errors.js';
-import { INVOCATION_TYPES, type FunctionInfo, type FunctionsService, type InvocationType } from '../services/functions/index.js';
+import { INVOCATION_TYPES, type AsyncConfig, type FunctionInfo, type FunctionsService, type InvocationType } from '../services/functions/index.js';
 import type { AwsRequest, AwsResponse } from './types.js';
 
 /** PlatformError code → Lambda's HTTP status and error type. */
@@ -15,6 +16,7 @@ const ERRORS: Partial<Record<ErrorCode, readonly [number, string]>> = {
   PAYLOAD_TOO_LARGE: [413, 'RequestTooLargeException'],
   INVALID_REQUEST: [400, 'InvalidRequestContentException'],
   VALIDATION: [400, 'ValidationException'],
+  INVALID_PARAMETER: [400, 'InvalidParameterValueException'],
   UNKNOWN_OPERATION: [404, 'UnknownOperationException'],
   SHUTTING_DOWN: [503, 'ServiceException'],
 };
@@ -42,14 +44,11 @@ async function route(options: LambdaApiOptions, req: AwsRequest, requestId: stri
   if (path === PREFIX && req.method === 'GET') {
     return listFunctions(functions, req, requestId);
   }
+  const config = /^\/2019-09-25\/functions\/([^/]+)\/event-invoke-config(\/list)?$/.exec(path);
+  if (config) return eventInvokeConfig(functions, functionName(config[1]!), config[2] !== undefined, req, requestId);
   const m = /^\/2015-03-31\/functions\/([^/]+)(\/invocations|\/configuration)?$/.exec(path);
   if (!m) throw unknownOperation(req);
-  let name: string;
-  try {
-    name = decodeURIComponent(m[1]!);
-  } catch {
-    throw new PlatformError('VALIDATION', `1 validation error detected: Value '${m[1]}' at 'functionName' failed to satisfy constraint: Member must satisfy regular expression pattern: (arn:(aws[a-zA-Z-]*)?:lambda:)?([a-z]{2}(-gov)?-[a-z]+-\\d{1}:)?(\\d{12}:)?(function:)?([a-zA-Z0-9-_]+)(:(\\$LATEST|[a-zA-Z0-9-_]+))?`);
-  }
+  const name = functionName(m[1]!);
   const op = m[2];
   if (op === '/invocations' && req.method === 'POST') return invoke(functions, name, req);
   if (op === '/configuration' && req.method === 'GET') return json(200, configuration(functions.get(name)), requestId);
@@ -66,6 +65,87 @@ async function route(options: LambdaApiOptions, req: AwsRequest, requestId: stri
     );
   }
   throw unknownOperation(req);
+}
+
+function functionName(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw new PlatformError('VALIDATION', `1 validation error detected: Value '${segment}' at 'functionName' failed to satisfy constraint: Member must satisfy regular expression pattern: (arn:(aws[a-zA-Z-]*)?:lambda:)?([a-z]{2}(-gov)?-[a-z]+-\\d{1}:)?(\\d{12}:)?(function:)?([a-zA-Z0-9-_]+)(:(\\$LATEST|[a-zA-Z0-9-_]+))?`);
+  }
+}
+
+/**
+ * PutFunctionEventInvokeConfig (PUT: replaces), UpdateFunctionEventInvokeConfig (POST: merges),
+ * GetFunctionEventInvokeConfig, DeleteFunctionEventInvokeConfig (back to the manifest's settings) and
+ * ListFunctionEventInvokeConfigs. Destinations are functions of the app, by name or ARN.
+ */
+async function eventInvokeConfig(functions: FunctionsService, name: string, list: boolean, req: AwsRequest, requestId: string): Promise<AwsResponse> {
+  const describe = () => {
+    const fn = functions.get(name);
+    const { config, lastModified } = functions.eventInvokeConfig(name);
+    const destination = (to: string | undefined) => (to === undefined ? {} : { Destination: functions.get(to).arn });
+    return {
+      LastModified: lastModified / 1000,
+      FunctionArn: `${fn.arn}:$LATEST`,
+      MaximumRetryAttempts: config.maximumRetryAttempts,
+      MaximumEventAgeInSeconds: config.maximumEventAgeSeconds,
+      DestinationConfig: { OnSuccess: destination(config.onSuccess), OnFailure: destination(config.onFailure) },
+    };
+  };
+  if (list) {
+    if (req.method !== 'GET') throw unknownOperation(req);
+    return json(200, { FunctionEventInvokeConfigs: [describe()] }, requestId);
+  }
+  if (req.method === 'GET') return json(200, describe(), requestId);
+  if (req.method === 'DELETE') {
+    await functions.setEventInvokeConfig(name, undefined);
+    return { status: 204, headers: { 'x-amzn-requestid': requestId }, body: '' };
+  }
+  if (req.method !== 'PUT' && req.method !== 'POST') throw unknownOperation(req);
+  const body = parseJsonObject(req.body.toString('utf8'));
+  const base: AsyncConfig = req.method === 'POST' ? functions.eventInvokeConfig(name).config : { maximumRetryAttempts: 2, maximumEventAgeSeconds: 21600 };
+  const retries = body['MaximumRetryAttempts'];
+  const age = body['MaximumEventAgeInSeconds'];
+  if (retries !== undefined && !(Number.isInteger(retries) && (retries as number) >= 0 && (retries as number) <= 2)) {
+    throw validation(`1 validation error detected: Value '${String(retries)}' at 'maximumRetryAttempts' failed to satisfy constraint: Member must have value less than or equal to 2`);
+  }
+  if (age !== undefined && !(Number.isInteger(age) && (age as number) >= 60 && (age as number) <= 21600)) {
+    throw validation(`1 validation error detected: Value '${String(age)}' at 'maximumEventAgeInSeconds' failed to satisfy constraint: Member must have value between 60 and 21600`);
+  }
+  const destinations = (body['DestinationConfig'] ?? {}) as Record<string, { Destination?: unknown } | undefined>;
+  const target = (which: 'OnSuccess' | 'OnFailure', current: string | undefined): string | undefined => {
+    const given = destinations[which];
+    if (given === undefined) return req.method === 'POST' ? current : undefined;
+    if (given.Destination === undefined || given.Destination === null || given.Destination === '') return undefined;
+    return destinationFunction(String(given.Destination));
+  };
+  await functions.setEventInvokeConfig(name, {
+    maximumRetryAttempts: (retries as number | undefined) ?? base.maximumRetryAttempts,
+    maximumEventAgeSeconds: (age as number | undefined) ?? base.maximumEventAgeSeconds,
+    onSuccess: target('OnSuccess', base.onSuccess),
+    onFailure: target('OnFailure', base.onFailure),
+  });
+  return json(200, describe(), requestId);
+}
+
+/** A destination's function name, from its name or ARN; another kind of ARN is not a destination here (yet). */
+function destinationFunction(destination: string): string {
+  const m = /^arn:aws[a-zA-Z-]*:lambda:[^:]*:\d{12}:function:([a-zA-Z0-9-_]+)(?::\$LATEST)?$/.exec(destination);
+  if (m) return m[1]!;
+  if (/^[a-zA-Z0-9-_]{1,64}$/.test(destination)) return destination;
+  throw new PlatformError('INVALID_PARAMETER', `The destination ARN ${destination} is not supported: destinations are functions of the app`, { destination });
+}
+
+function parseJsonObject(text: string): Record<string, unknown> {
+  let value: unknown;
+  try {
+    value = JSON.parse(text === '' ? '{}' : text);
+  } catch {
+    throw new PlatformError('INVALID_REQUEST', 'Could not parse request body into json');
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new PlatformError('INVALID_REQUEST', 'Could not parse request body into json: expected an object');
+  return value as Record<string, unknown>;
 }
 
 /** The response's `x-amzn-RequestId` is the invocation's request id, as `context.awsRequestId` sees it. */

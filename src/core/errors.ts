@@ -14,6 +14,7 @@ export const ERROR_CODES = {
   PAYLOAD_TOO_LARGE: { kind: 'user', summary: 'A request or invocation payload is over its limit.' },
   INVALID_REQUEST: { kind: 'user', summary: 'A request body is malformed (for example, not JSON where JSON is required).' },
   VALIDATION: { kind: 'user', summary: 'A request parameter is outside its allowed values.' },
+  INVALID_PARAMETER: { kind: 'user', summary: 'A request parameter names something that does not exist or cannot be used there (a destination that is no function of the app).' },
   UNKNOWN_OPERATION: { kind: 'user', summary: 'An AWS API request names no operation this platform serves.' },
   UNAUTHORIZED: { kind: 'user', summary: 'A control API request has no bearer token, or not the platform’s.' },
   FORBIDDEN: { kind: 'user', summary: "A control API request came from another site's page, or names a host that is not this listener's (DNS rebinding)." },

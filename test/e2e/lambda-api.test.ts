@@ -1,6 +1,12 @@
 // The Lambda API through the unchanged AWS SDK v3 client, pointed at Nuvola with an endpoint URL.
 import path from 'node:path';
 import {
+  DeleteFunctionEventInvokeConfigCommand,
+  GetFunctionEventInvokeConfigCommand,
+  InvalidParameterValueException,
+  ListFunctionEventInvokeConfigsCommand,
+  PutFunctionEventInvokeConfigCommand,
+  UpdateFunctionEventInvokeConfigCommand,
   GetFunctionCommand,
   InvokeCommand,
   LambdaClient,
@@ -99,6 +105,55 @@ describe('Invoke', () => {
     expect(err).toBeInstanceOf(TooManyRequestsException);
     expect((err as TooManyRequestsException).Reason).toBe('ReservedFunctionConcurrentInvocationLimitExceeded');
     expect((await busy).StatusCode).toBe(200);
+  });
+});
+
+describe('event invoke config', () => {
+  const echoArn = 'arn:aws:lambda:us-east-1:000000000000:function:echo';
+
+  it("gives the manifest's settings, replaced by Put, merged by Update, back to the manifest's after Delete", async () => {
+    const initial = await lambda.send(new GetFunctionEventInvokeConfigCommand({ FunctionName: 'respond' }));
+    expect(initial).toMatchObject({
+      FunctionArn: 'arn:aws:lambda:us-east-1:000000000000:function:respond:$LATEST',
+      MaximumRetryAttempts: 2,
+      MaximumEventAgeInSeconds: 21600,
+      DestinationConfig: { OnSuccess: {}, OnFailure: {} },
+    });
+    expect(initial.LastModified).toBeInstanceOf(Date);
+    const put = await lambda.send(
+      new PutFunctionEventInvokeConfigCommand({ FunctionName: 'respond', MaximumRetryAttempts: 1, DestinationConfig: { OnFailure: { Destination: echoArn } } }),
+    );
+    expect(put).toMatchObject({ MaximumRetryAttempts: 1, MaximumEventAgeInSeconds: 21600, DestinationConfig: { OnSuccess: {}, OnFailure: { Destination: echoArn } } });
+    const updated = await lambda.send(new UpdateFunctionEventInvokeConfigCommand({ FunctionName: 'respond', MaximumEventAgeInSeconds: 120 }));
+    expect(updated).toMatchObject({ MaximumRetryAttempts: 1, MaximumEventAgeInSeconds: 120, DestinationConfig: { OnFailure: { Destination: echoArn } } });
+    const listed = await lambda.send(new ListFunctionEventInvokeConfigsCommand({ FunctionName: 'respond' }));
+    expect(listed.FunctionEventInvokeConfigs).toEqual([expect.objectContaining({ MaximumEventAgeInSeconds: 120 })]);
+    await lambda.send(new DeleteFunctionEventInvokeConfigCommand({ FunctionName: 'respond' }));
+    expect(await lambda.send(new GetFunctionEventInvokeConfigCommand({ FunctionName: 'respond' }))).toMatchObject({ MaximumRetryAttempts: 2, MaximumEventAgeInSeconds: 21600 });
+  });
+
+  it("refuses out-of-range settings, destinations that are no function of the app, and unknown functions, with Lambda's errors", async () => {
+    const tooMany = await lambda.send(new PutFunctionEventInvokeConfigCommand({ FunctionName: 'respond', MaximumRetryAttempts: 3 })).catch((e: unknown) => e);
+    expect((tooMany as Error).name).toBe('ValidationException');
+    const tooYoung = await lambda.send(new PutFunctionEventInvokeConfigCommand({ FunctionName: 'respond', MaximumEventAgeInSeconds: 59 })).catch((e: unknown) => e);
+    expect((tooYoung as Error).name).toBe('ValidationException');
+    const queue = await lambda
+      .send(new PutFunctionEventInvokeConfigCommand({ FunctionName: 'respond', DestinationConfig: { OnFailure: { Destination: 'arn:aws:sqs:us-east-1:000000000000:dlq' } } }))
+      .catch((e: unknown) => e);
+    expect(queue).toBeInstanceOf(InvalidParameterValueException);
+    const nobody = await lambda.send(new PutFunctionEventInvokeConfigCommand({ FunctionName: 'respond', DestinationConfig: { OnSuccess: { Destination: 'nobody' } } })).catch((e: unknown) => e);
+    expect(nobody).toBeInstanceOf(InvalidParameterValueException);
+    const missing = await lambda.send(new GetFunctionEventInvokeConfigCommand({ FunctionName: 'missing' })).catch((e: unknown) => e);
+    expect(missing).toBeInstanceOf(ResourceNotFoundException);
+  });
+
+  it('applies what was put to the next asynchronous invocations: no retries, the failure said at once', async () => {
+    await lambda.send(new PutFunctionEventInvokeConfigCommand({ FunctionName: 'throws', MaximumRetryAttempts: 0 }));
+    const out = await lambda.send(new InvokeCommand({ FunctionName: 'throws', InvocationType: 'Event' }));
+    expect(out.StatusCode).toBe(202);
+    const id = out.$metadata.requestId!;
+    await nuvola.waitForOutput(new RegExp(`asynchronous invocation ${id} of throws failed: 1 attempts failed: ValidationError: the input was wrong`));
+    await lambda.send(new DeleteFunctionEventInvokeConfigCommand({ FunctionName: 'throws' }));
   });
 });
 

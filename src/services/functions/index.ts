@@ -1,2 +1,3 @@
 export { FunctionsService, INVOCATION_TYPES } from './service.js';
 export type { DeployedFunction, FunctionInfo, FunctionsServiceDeps, InvocationType, InvokeRequest, InvokeResponse } from './service.js';
+export type { AsyncConfig } from './async-invoker.js';

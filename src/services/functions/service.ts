@@ -54,6 +54,12 @@ export interface FunctionsServiceDeps {
 export class FunctionsService {
   private readonly deps: FunctionsServiceDeps;
   private functions = new Map<string, FunctionInfo>();
+  /**
+   * Asynchronous settings set through the Lambda API (PutFunctionEventInvokeConfig), over the
+   * manifest's, with when; kept across reloads while the function exists, not across restarts (the
+   * manifest is what Nuvola starts from).
+   */
+  private readonly asyncOverrides = new Map<string, { config: AsyncConfig; lastModified: number }>();
   private readonly tails = new Map<string, string[]>();
 
   constructor(deps: FunctionsServiceDeps) {
@@ -64,8 +70,32 @@ export class FunctionsService {
     const next = new Map<string, FunctionInfo>();
     for (const f of functions) next.set(f.name, { ...f, arn: functionArn(f.name, this.deps.region, this.deps.accountId) });
     this.functions = next;
+    for (const name of this.asyncOverrides.keys()) if (!next.has(name)) this.asyncOverrides.delete(name);
     await this.deps.executor.deploy(functions);
-    await this.deps.asyncInvoker.deploy(functions);
+    await this.deployAsync();
+  }
+
+  /** How the function's asynchronous invocations run: the API's settings, else the manifest's. */
+  eventInvokeConfig(name: string): { config: AsyncConfig; lastModified: number } {
+    const fn = this.get(name);
+    return this.asyncOverrides.get(fn.name) ?? { config: fn.async, lastModified: fn.lastModified };
+  }
+
+  /** Sets them (PutFunctionEventInvokeConfig); `undefined` goes back to the manifest's (Delete…). */
+  async setEventInvokeConfig(name: string, config: AsyncConfig | undefined): Promise<void> {
+    const fn = this.get(name);
+    for (const to of [config?.onSuccess, config?.onFailure]) {
+      if (to !== undefined && !this.functions.has(to)) {
+        throw new PlatformError('INVALID_PARAMETER', `The destination ${to} is not a function of the app (queues, topics and buses are not destinations yet)`, { destination: to });
+      }
+    }
+    if (config) this.asyncOverrides.set(fn.name, { config, lastModified: this.deps.clock.now() });
+    else this.asyncOverrides.delete(fn.name);
+    await this.deployAsync();
+  }
+
+  private deployAsync(): Promise<void> {
+    return this.deps.asyncInvoker.deploy([...this.functions.values()].map((f) => ({ ...f, async: this.asyncOverrides.get(f.name)?.config ?? f.async })));
   }
 
   get(name: string): FunctionInfo {
