@@ -59,6 +59,11 @@ export function tableRows(r) {
     ['ready: spawn → first /_nuvola/health', r.ready.healthMs, 'ms'],
     ['ready: as Nuvola reports it', r.ready.reportedMs, 'ms'],
     [`reload: write → new body (median of ${r.reload.times})`, r.reload.reloadMs, 'ms', ['≤', 1000]],
+    [`Broker (SQLite) msgs/s, publish → pull → ack, batches of 10 (n=${r.broker.messages})`, r.broker.broker.perSec, ''],
+    r.broker.bullmq.skipped
+      ? ['BullMQ (Redis)', `skipped: ${clip(r.broker.bullmq.skipped, 60)}`, '']
+      : [`BullMQ ${r.broker.bullmq.version} jobs/s, add → worker, batches of 10`, r.broker.bullmq.perSec, ''],
+    ['Broker ÷ BullMQ', r.broker.ratio, '', ['≥', 2]],
   ];
   return rows.map(([metric, value, unit, target]) => ({
     metric,

@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { startChild, startNuvola, stopAll, stopChild } from './lib/children.js';
 import { closeConnections } from './lib/http.js';
 import { startPeers } from './lib/peers.js';
+import { measureBroker } from './measure/broker.js';
 import { measureBurst } from './measure/burst.js';
 import { measureColdStarts, IDLE_TIMEOUT_MS } from './measure/cold-start.js';
 import { measureIdleMemory } from './measure/memory.js';
@@ -42,6 +43,7 @@ const config = Object.freeze({
   parallelRounds: positiveInt('BENCH_PARALLEL_ROUNDS', 6, 2),
   // Nuvola' own default; the cold-start loop waits for at least this many booted spares.
   spares: Number(process.env.NUVOLA_SPARES || 2),
+  brokerMessages: positiveInt('BENCH_BROKER_MESSAGES', 50_000),
   readyStarts: 5,
   reloads: 3,
 });
@@ -100,7 +102,10 @@ async function main() {
   log(`reload time (${config.reloads} reloads)`);
   const reload = await measureReload({ appDir: APP_DIR, times: config.reloads });
 
-  const results = { config, throughput, burst, cold, parallelCold, memory, memoryAfterLoad, ready, reload };
+  log('the Broker alone, and BullMQ on Redis');
+  const broker = await measureBroker({ messages: config.brokerMessages, log });
+
+  const results = { config, throughput, burst, cold, parallelCold, memory, memoryAfterLoad, ready, reload, broker };
   const rows = tableRows(results);
   const report = {
     startedAt: startedAt.toISOString(),

@@ -60,7 +60,7 @@ const INSTALL_TIMEOUT_MS = 5 * 60_000;
  * Delete `nuvola-bench-peers-cache` under the OS temp dir to take newer ones. The install goes to
  * a temp directory renamed into place when complete, so an interrupted one is never reused.
  */
-async function install(packages, log) {
+export async function install(packages, log) {
   const key = `${packages.join('+').replace(/[^\w.+@-]/g, '_')}-node${process.versions.node.split('.')[0]}`;
   const dir = path.join(CACHE_DIR, key);
   if (existsSync(path.join(dir, 'node_modules'))) return dir;
