@@ -113,12 +113,16 @@ async function eventInvokeConfig(functions: FunctionsService, name: string, list
   if (age !== undefined && !(Number.isInteger(age) && (age as number) >= 60 && (age as number) <= 21600)) {
     throw validation(`1 validation error detected: Value '${String(age)}' at 'maximumEventAgeInSeconds' failed to satisfy constraint: Member must have value between 60 and 21600`);
   }
-  const destinations = (body['DestinationConfig'] ?? {}) as Record<string, { Destination?: unknown } | undefined>;
+  const destinations = body['DestinationConfig'] ?? {};
+  if (!isObject(destinations)) throw validation('1 validation error detected: Value at \'destinationConfig\' failed to satisfy constraint: Member must be a structure');
   const target = (which: 'OnSuccess' | 'OnFailure', current: string | undefined): string | undefined => {
     const given = destinations[which];
-    if (given === undefined) return req.method === 'POST' ? current : undefined;
-    if (given.Destination === undefined || given.Destination === null || given.Destination === '') return undefined;
-    return destinationFunction(String(given.Destination));
+    if (given === undefined || given === null) return req.method === 'POST' ? current : undefined;
+    if (!isObject(given)) throw validation(`1 validation error detected: Value at 'destinationConfig.${which.charAt(0).toLowerCase()}${which.slice(1)}' failed to satisfy constraint: Member must be a structure`);
+    const destination = given['Destination'];
+    if (destination === undefined || destination === null || destination === '') return undefined;
+    if (typeof destination !== 'string') throw validation(`1 validation error detected: Value at 'destinationConfig.${which.charAt(0).toLowerCase()}${which.slice(1)}.destination' failed to satisfy constraint: Member must be a string`);
+    return destinationFunction(destination);
   };
   await functions.setEventInvokeConfig(name, {
     maximumRetryAttempts: (retries as number | undefined) ?? base.maximumRetryAttempts,
@@ -137,6 +141,8 @@ function destinationFunction(destination: string): string {
   throw new PlatformError('INVALID_PARAMETER', `The destination ARN ${destination} is not supported: destinations are functions of the app`, { destination });
 }
 
+const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+
 function parseJsonObject(text: string): Record<string, unknown> {
   let value: unknown;
   try {
@@ -144,8 +150,8 @@ function parseJsonObject(text: string): Record<string, unknown> {
   } catch {
     throw new PlatformError('INVALID_REQUEST', 'Could not parse request body into json');
   }
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new PlatformError('INVALID_REQUEST', 'Could not parse request body into json: expected an object');
-  return value as Record<string, unknown>;
+  if (!isObject(value)) throw new PlatformError('INVALID_REQUEST', 'Could not parse request body into json: expected an object');
+  return value;
 }
 
 /** The response's `x-amzn-RequestId` is the invocation's request id, as `context.awsRequestId` sees it. */

@@ -147,6 +147,25 @@ describe('event invoke config', () => {
     expect(missing).toBeInstanceOf(ResourceNotFoundException);
   });
 
+  it('answers malformed bodies with 400 and the error type Lambda gives, never a fault', async () => {
+    const put = async (body: string) => {
+      const url = new URL(`${nuvola.url}/2019-09-25/functions/respond/event-invoke-config`);
+      const signer = new SignatureV4({ credentials: TEST_KEY, region: 'us-east-1', service: 'lambda', sha256: Sha256 });
+      const signed = await signer.sign({ method: 'PUT', protocol: 'http:', hostname: url.hostname, port: Number(url.port), path: url.pathname, headers: { host: url.host }, query: {}, body });
+      const res = await fetch(url, { method: 'PUT', headers: signed.headers, body });
+      return [res.status, res.headers.get('x-amzn-errortype')];
+    };
+    expect(await put('not json')).toEqual([400, 'InvalidRequestContentException']);
+    expect(await put('[1]')).toEqual([400, 'InvalidRequestContentException']);
+    expect(await put('{"MaximumRetryAttempts":"2"}')).toEqual([400, 'ValidationException']);
+    expect(await put('{"DestinationConfig":"x"}')).toEqual([400, 'ValidationException']);
+    expect(await put('{"DestinationConfig":{"OnFailure":5}}')).toEqual([400, 'ValidationException']);
+    expect(await put('{"DestinationConfig":{"OnFailure":{"Destination":7}}}')).toEqual([400, 'ValidationException']);
+    expect(await put('{"DestinationConfig":{"OnFailure":{"Destination":"arn:aws:sns:us-east-1:000000000000:t"}}}')).toEqual([400, 'InvalidParameterValueException']);
+    expect(await put('{"DestinationConfig":{"OnFailure":null}}')).toEqual([200, null]);
+    await lambda.send(new DeleteFunctionEventInvokeConfigCommand({ FunctionName: 'respond' }));
+  });
+
   it('applies what was put to the next asynchronous invocations: no retries, the failure said at once', async () => {
     await lambda.send(new PutFunctionEventInvokeConfigCommand({ FunctionName: 'throws', MaximumRetryAttempts: 0 }));
     const out = await lambda.send(new InvokeCommand({ FunctionName: 'throws', InvocationType: 'Event' }));
