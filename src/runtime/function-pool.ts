@@ -143,12 +143,15 @@ export class FunctionPool {
     return reaped;
   }
 
-  /** The function was removed: everything stops once idle, and nothing waits for an instance any more. */
-  retire(): void {
+  /**
+   * The function was removed, or the platform stops: everything stops once idle, and what waits for
+   * an instance fails with `why` (by default, that the function is gone).
+   */
+  retire(why?: PlatformError): void {
     this.retired = true;
     for (const instance of this.idle.splice(0)) this.stop(instance);
     clearTimeout(this.waitTimer);
-    const gone = new PlatformError('FUNCTION_NOT_FOUND', `Function not found: ${this.spec.name} was removed`, { name: this.spec.name });
+    const gone = why ?? new PlatformError('FUNCTION_NOT_FOUND', `Function not found: ${this.spec.name} was removed`, { name: this.spec.name });
     for (const waiter of this.waiters.splice(0)) waiter.grant({ gone });
   }
 

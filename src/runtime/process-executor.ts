@@ -193,7 +193,8 @@ export class ProcessExecutor implements Executor {
     this.cancelReap?.();
     const instances = [...this.owners.keys(), ...this.probes];
     this.owners.clear();
-    for (const pool of this.pools.values()) pool.retire();
+    const stopping = new PlatformError('SHUTTING_DOWN', 'The platform is stopping');
+    for (const pool of this.pools.values()) pool.retire(stopping);
     this.pools.clear();
     await Promise.all([this.spares.close(), ...instances.map((i) => i.dispose())]);
     await rm(this.options.dir, { recursive: true, force: true }).catch(() => undefined);
