@@ -37,8 +37,11 @@ describe('asynchronous invocations', () => {
     cleanup.push(() => new Promise((r) => sink.server.close(r)));
     const nuvola = await startNuvola(await copyApp(FIXTURE));
     cleanup.push(() => nuvola.stop());
-    const answers = await Promise.all(Array.from({ length: 100 }, (_, n) => invokeEvent(nuvola, { n, sink: sink.url })));
+    const answers = await Promise.all(Array.from({ length: 100 }, (_, n) => invokeEvent(nuvola, { n, ms: 5, sink: sink.url })));
     expect(answers.map((a) => a.status)).toEqual(Array(100).fill(202));
+    // Queued, not dropped: the control API shows them waiting (one at a time runs).
+    const queued = ((await (await nuvola.control('/functions')).json()) as { async: Record<string, { visible: number; inFlight: number }> }).async['report']!;
+    expect(queued.visible + queued.inFlight + sink.seen.size).toBeGreaterThanOrEqual(100 - 1);
     await eventually(async () => sink.seen.size === 100, 60_000);
     expect([...sink.seen.keys()].sort((a, b) => a - b)).toEqual(Array.from({ length: 100 }, (_, n) => n));
   });

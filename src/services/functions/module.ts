@@ -8,7 +8,7 @@ import { PlatformError } from '../../core/errors.js';
 import { newAccessKey } from '../../core/access-keys.js';
 import { LAMBDA_LIMITS, runtimeMajor } from '../../core/lambda.js';
 import type { Executor, FunctionSpec, ProbeResult } from '../../ports/executor.js';
-import { AsyncInvoker } from './async-invoker.js';
+import { AsyncInvoker, queueOf } from './async-invoker.js';
 import { FunctionsService, type DeployedFunction, type FunctionInfo, type InvocationType } from './service.js';
 
 export const functionsModule: ServiceModule<FunctionsService> = {
@@ -88,7 +88,15 @@ export const functionsModule: ServiceModule<FunctionsService> = {
         {
           method: 'GET',
           path: 'functions',
-          handle: async () => ({ kind: 'json', body: { functions: functions.list().map(describe), stats: ctx.executor.stats() } }),
+          // `async`: each function's queued asynchronous invocations (visible, in flight, delayed retries).
+          handle: async () => ({
+            kind: 'json',
+            body: {
+              functions: functions.list().map(describe),
+              stats: ctx.executor.stats(),
+              async: Object.fromEntries(await Promise.all(functions.list().map(async (f) => [f.name, await ctx.broker.counts(queueOf(f.name))] as const))),
+            },
+          }),
         },
         {
           method: 'POST',
