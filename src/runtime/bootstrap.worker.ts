@@ -372,8 +372,17 @@ async function invoke(msg: Invoke): Promise<void> {
           (value) => finish(null, value),
           (reason: unknown) => finish(reason ?? 'handled', undefined),
         );
-      } else if (h.length < 3) {
-        finish(null, returned);
+      } else if (returned !== undefined) {
+        // Lambda's runtime ignores what a handler that is not async returns: it answers null once the
+        // event loop is empty, unless the callback is called. The same here, said where it is seen.
+        console.warn(
+          'The handler returned a value without a promise: Lambda ignores it and answers null. Make the handler async, or pass the value to the callback.',
+        );
+        if (concurrent) finish(null, null);
+      } else if (concurrent) {
+        // Invocations that share the event loop cannot wait for it to empty: a handler that returned
+        // nothing and has not called back is done.
+        if (h.length < 3) finish(null, null);
       }
     } catch (err) {
       // A synchronous throw goes to the callback, as Lambda's runtime does: `throw null` is no error.

@@ -52,6 +52,13 @@ describe('handlers that never finish, once nothing is left to run', () => {
     expect(await invoke('neverCallsBack')).toMatchObject({ result: null, error: null });
   });
 
+  it('ignores what a handler that is not async returns, as Lambda does, and says so in its log', async () => {
+    const res = await nuvola.control('/functions/syncReturns/invoke', { method: 'POST', body: '{}' });
+    const out = (await res.json()) as { requestId: string; result: unknown; error: unknown; logs: string };
+    expect(out).toMatchObject({ result: null, error: null });
+    expect(out.logs).toMatch(new RegExp(`\\t${out.requestId}\\tWARN\\tThe handler returned a value without a promise: Lambda ignores it and answers null`));
+  });
+
   it('answers a callback once the event loop is empty', async () => {
     expect(await invoke('callsBackEarly')).toMatchObject({ result: 'early', error: null });
   });
