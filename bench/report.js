@@ -1,5 +1,8 @@
 /** The targets the numbers are held to, and the table `npm run bench` prints. */
 
+/** Worker threads of the worker-thread floor (bench/worker-floor-server.js). */
+export const WORKER_FLOOR_THREADS = 8;
+
 /** A row without a target is context for the rows with one. */
 export function tableRows(r) {
   const m = r.throughput.many;
@@ -10,6 +13,8 @@ export function tableRows(r) {
     [`bare req/s (${m.connections} conn)`, m.bare.reqPerSec, ''],
     [`fork+IPC floor req/s (${m.connections} children)`, m.floor.reqPerSec, ''],
     ['floor ÷ bare (cost of process-per-instance here)', m.floorRatio, ''],
+    [`worker-thread floor req/s (${WORKER_FLOOR_THREADS} workers in one host process)`, m.workerFloor.reqPerSec, ''],
+    ['worker-thread floor ÷ bare (the classic model on threads)', m.workerFloorRatio, ''],
     ['Nuvola /hello req/s (instanceConcurrency 1)', m.nuvola.reqPerSec, ''],
     ['Nuvola ÷ bare', m.ratio, '', ['≥', 0.3]],
     ['Nuvola ÷ floor (cost of Nuvola itself)', m.nuvolaToFloor, ''],

@@ -19,7 +19,7 @@ import { FUNCTIONS, measureParallelColdStarts } from './measure/parallel-cold.js
 import { measureReady } from './measure/ready.js';
 import { measureReload } from './measure/reload.js';
 import { measureThroughput } from './measure/throughput.js';
-import { formatTable, peerVersions, tableRows } from './report.js';
+import { formatTable, peerVersions, tableRows, WORKER_FLOOR_THREADS } from './report.js';
 
 const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
 const APP_DIR = path.join(BENCH_DIR, 'app');
@@ -58,9 +58,10 @@ async function main() {
       `${config.coldStarts} cold starts, ${config.parallelRounds} rounds of ${FUNCTIONS.length} at once`,
   );
 
-  const [bare, floor, nuvola, peers] = await Promise.all([
+  const [bare, floor, workerFloor, nuvola, peers] = await Promise.all([
     startChild([path.join(BENCH_DIR, 'bare-server.js')], { ready: /bare server at (\S+)/, ipc: true }),
     startChild([path.join(BENCH_DIR, 'ipc-floor-server.js'), String(config.connections)], { ready: /ipc floor server at (\S+)/, ipc: true }),
+    startChild([path.join(BENCH_DIR, 'worker-floor-server.js'), String(WORKER_FLOOR_THREADS)], { ready: /worker floor server at (\S+)/, ipc: true }),
     startNuvola(APP_DIR),
     startPeers({ log }),
   ]);
@@ -72,6 +73,7 @@ async function main() {
   const throughput = await measureThroughput({
     bareUrl,
     floorUrl: floor.match[1],
+    workerFloorUrl: workerFloor.match[1],
     nuvolaUrl: `${nuvola.url}/hello`,
     nuvola64Url: `${nuvola.url}/hello64`,
     peers,
@@ -80,7 +82,7 @@ async function main() {
     log,
   });
   const memoryAfterLoad = await measureIdleMemory({ nuvola, warmRequests: 0 });
-  await Promise.all([stopChild(bare.child), stopChild(floor.child), stopChild(nuvola.child), ...peers.filter((p) => p.stop).map((p) => p.stop())]);
+  await Promise.all([stopChild(bare.child), stopChild(floor.child), stopChild(workerFloor.child), stopChild(nuvola.child), ...peers.filter((p) => p.stop).map((p) => p.stop())]);
 
   log(`burst: ${config.connections} connections on a Nuvola just ready, ${config.burstS} s`);
   const burst = await measureBurst({ appDir: APP_DIR, connections: config.connections, durationS: config.burstS });
@@ -127,7 +129,7 @@ async function main() {
 /** Every load run that saw an error, a timeout or an answer other than 2xx. */
 function warnAboutErrors({ throughput: { many, one }, burst }) {
   const runs = [
-    ...['bare', 'floor', 'nuvola', 'nuvola64'].map((k) => [`${k}, ${many.connections} conn`, many[k]]),
+    ...['bare', 'floor', 'workerFloor', 'nuvola', 'nuvola64'].map((k) => [`${k}, ${many.connections} conn`, many[k]]),
     ...many.peers.filter((p) => !p.skipped).map((p) => [`${p.name}, ${many.connections} conn`, p]),
     ...['bare', 'floor', 'nuvola'].map((k) => [`${k}, 1 conn`, one[k]]),
     ['burst on a cold Nuvola', burst],

@@ -13,11 +13,12 @@ const WARMUP_S = 2;
  * `peers` are `lib/peers.js` entries: a started one is loaded like the others, a skipped one is
  * passed through with its reason.
  */
-export async function measureThroughput({ bareUrl, floorUrl, nuvolaUrl, nuvola64Url, peers, connections, durationS, log }) {
+export async function measureThroughput({ bareUrl, floorUrl, workerFloorUrl, nuvolaUrl, nuvola64Url, peers, connections, durationS, log }) {
   const started = peers.filter((p) => !p.skipped);
   const targets = [
     ['bare', bareUrl],
     ['floor', floorUrl],
+    ['workerFloor', workerFloorUrl],
     ['nuvola', nuvolaUrl],
     ['nuvola64', nuvola64Url],
     ...started.map((p) => [p.name, p.url]),
@@ -34,12 +35,14 @@ export async function measureThroughput({ bareUrl, floorUrl, nuvolaUrl, nuvola64
     connections,
     bare: at.bare,
     floor: at.floor,
+    workerFloor: at.workerFloor,
     nuvola: at.nuvola,
     nuvola64: at.nuvola64,
     peers: peerResults,
     ratio: ratio(at.nuvola, at.bare),
     ratio64: ratio(at.nuvola64, at.bare),
     floorRatio: ratio(at.floor, at.bare),
+    workerFloorRatio: ratio(at.workerFloor, at.bare),
     nuvolaToFloor: ratio(at.nuvola, at.floor),
     bestPeer: best?.name ?? null,
     nuvolaToBestPeer: best ? ratio(at.nuvola, best) : null,
