@@ -5,7 +5,7 @@
  * `@aws-sdk/client-lambda` and `aws lambda` work unchanged.
  */
 import { PlatformError, isPlatformError, type ErrorCode } from '../core/errors.js';
-import { INVOCATION_TYPES, type AsyncConfig, type FunctionInfo, type FunctionsService, type InvocationType } from '../services/functions/index.js';
+import { ASYNC_DEFAULTS, INVOCATION_TYPES, type AsyncConfig, type FunctionInfo, type FunctionsService, type InvocationType } from '../services/functions/index.js';
 import type { AwsRequest, AwsResponse } from './types.js';
 
 /** PlatformError code → Lambda's HTTP status and error type. */
@@ -104,7 +104,7 @@ async function eventInvokeConfig(functions: FunctionsService, name: string, list
   }
   if (req.method !== 'PUT' && req.method !== 'POST') throw unknownOperation(req);
   const body = parseJsonObject(req.body.toString('utf8'));
-  const base: AsyncConfig = req.method === 'POST' ? functions.eventInvokeConfig(name).config : { maximumRetryAttempts: 2, maximumEventAgeSeconds: 21600 };
+  const base: AsyncConfig = req.method === 'POST' ? functions.eventInvokeConfig(name).config : ASYNC_DEFAULTS;
   const retries = body['MaximumRetryAttempts'];
   const age = body['MaximumEventAgeInSeconds'];
   if (retries !== undefined && !(Number.isInteger(retries) && (retries as number) >= 0 && (retries as number) <= 2)) {
@@ -117,11 +117,12 @@ async function eventInvokeConfig(functions: FunctionsService, name: string, list
   if (!isObject(destinations)) throw validation('1 validation error detected: Value at \'destinationConfig\' failed to satisfy constraint: Member must be a structure');
   const target = (which: 'OnSuccess' | 'OnFailure', current: string | undefined): string | undefined => {
     const given = destinations[which];
+    const at = `destinationConfig.${which === 'OnSuccess' ? 'onSuccess' : 'onFailure'}`;
     if (given === undefined || given === null) return req.method === 'POST' ? current : undefined;
-    if (!isObject(given)) throw validation(`1 validation error detected: Value at 'destinationConfig.${which.charAt(0).toLowerCase()}${which.slice(1)}' failed to satisfy constraint: Member must be a structure`);
+    if (!isObject(given)) throw validation(`1 validation error detected: Value at '${at}' failed to satisfy constraint: Member must be a structure`);
     const destination = given['Destination'];
     if (destination === undefined || destination === null || destination === '') return undefined;
-    if (typeof destination !== 'string') throw validation(`1 validation error detected: Value at 'destinationConfig.${which.charAt(0).toLowerCase()}${which.slice(1)}.destination' failed to satisfy constraint: Member must be a string`);
+    if (typeof destination !== 'string') throw validation(`1 validation error detected: Value at '${at}.destination' failed to satisfy constraint: Member must be a string`);
     return destinationFunction(destination);
   };
   await functions.setEventInvokeConfig(name, {

@@ -10,6 +10,7 @@ import { chownSync, copyFileSync, existsSync, linkSync, mkdirSync, readFileSync,
 import path from 'node:path';
 import type { FunctionSpec } from '../ports/executor.js';
 import { instanceFlags } from './node-flags.js';
+import { procStat } from './proc-stat.js';
 import { populateTaskRoot } from './task-root.js';
 import { NAMESPACE_ARGS, type SandboxUser } from './sandbox.js';
 import { checkFromInstance, MESSAGE_LIMITS, type FromInstance, type Invoke, type LambdaErrorObject, type ToInstance } from './protocol.js';
@@ -327,14 +328,9 @@ export class Instance {
   cpuShare(now: number): number | undefined {
     const pid = this.pid;
     if (pid === undefined) return undefined;
-    let ticks: number;
-    try {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      ticks = Number(fields[11]) + Number(fields[12]); // utime + stime
-    } catch {
-      return undefined;
-    }
+    const fields = procStat(pid);
+    if (!fields) return undefined;
+    const ticks = Number(fields[11]) + Number(fields[12]); // utime + stime
     const last = this.cpuMark;
     this.cpuMark = { ticks, at: now };
     if (!last || now <= last.at) return undefined;

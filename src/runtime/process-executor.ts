@@ -18,6 +18,7 @@ import { functionEnvironment, type PlatformIdentity } from './environment.js';
 import { FunctionPool } from './function-pool.js';
 import type { Instance, LoadOutcome } from './instance.js';
 import { CpuMeter } from './cpu-meter.js';
+import { procStat } from './proc-stat.js';
 import { chooseSandbox, type SandboxMode } from './sandbox.js';
 import { Spares } from './spares.js';
 
@@ -353,12 +354,7 @@ function markOwner(dir: string): void {
 
 /** The start time of a process in clock ticks since boot (Linux); undefined where unknown. */
 function startTimeOf(pid: number): string | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
-  } catch {
-    return undefined;
-  }
+  return procStat(pid)?.[19];
 }
 
 /**
