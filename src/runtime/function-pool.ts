@@ -2,11 +2,12 @@
  * The instances of one function. An invocation goes to an instance with a free slot: in the classic
  * model (one invocation per instance) the most recently used idle one, whose caches are warm; with
  * instance concurrency the least loaded. When none is free it waits for the first slot to free or a
- * new instance, whichever comes first. New instances are started for waiting invocations freely
- * while the machine's CPU has room; once it is saturated, a process more only shares the same cores
- * and each request then wakes a different one, so a function grows only to a few instances per CPU
- * (`saturatedInstances`) and past that only when no instance freed for `MAX_WAIT_MS` (all are held
- * by slow work, or by invocations waiting on this very function: it cannot wait on itself).
+ * new instance, whichever comes first. A function grows freely to a few instances per CPU
+ * (`INSTANCES_PER_CPU`); past that a process more only shares the same cores and each request then
+ * wakes a different one, so it grows only while invocations wait long (`SLOW_WAIT_MS`: their
+ * instances are held by slow work, not by the CPU) and the machine's CPU has room, or when no
+ * instance freed a slot for `MAX_WAIT_MS` (all are held by invocations waiting on this very
+ * function: it cannot wait on itself).
  * Instances of old code finish what they run and retire. Writes Lambda's START/END/REPORT lines.
  */
 import os from 'node:os';
@@ -17,14 +18,23 @@ import type { FunctionSpec, InvokeOptions, InvokeResult } from '../ports/executo
 import type { Instance, LoadOutcome, Outcome } from './instance.js';
 import type { LambdaErrorObject } from './protocol.js';
 
-/** On a saturated machine: how long no instance may free before waiting invocations get a new one anyway. */
+/** How long no instance may free before waiting invocations get a new instance anyway. */
 export const MAX_WAIT_MS = 100;
 /**
- * Instances per CPU a function grows to freely on a saturated machine: in the classic model an
- * instance spends most of a request waiting on the platform, so a few per CPU keep the CPUs busy;
- * an instance running many invocations at once can keep one CPU busy by itself.
+ * Past `INSTANCES_PER_CPU`, an invocation waiting this long gets a new instance if the CPU has room:
+ * its function's instances are waiting on I/O, not on the CPU. A wait for a busy CPU is shorter (a
+ * few ms for a quick handler with dozens of requests queued), and the CPU meter, a moving average,
+ * is too slow to stop a burst's first 100 ms from starting a process per request.
  */
-const SATURATED_INSTANCES_PER_CPU = { classic: 4, concurrent: 1 };
+export const SLOW_WAIT_MS = 20;
+/**
+ * Instances per CPU a function grows to freely: in the classic model an instance spends most of a
+ * request waiting on the platform, so a few per CPU keep the CPUs busy; an instance running many
+ * invocations at once can keep one CPU busy by itself.
+ */
+/** Read once: each call of os.availableParallelism() is a system call. */
+const CPUS = os.availableParallelism();
+const INSTANCES_PER_CPU = { classic: 4, concurrent: 1 };
 
 export interface FunctionPoolDeps {
   readonly clock: Clock;
@@ -191,24 +201,31 @@ export class FunctionPool {
     if (this.retired) return;
     const capacity = capacityOf(this.spec);
     // A few starts at a time, each end of one coming back here: the CPU load is measured between them.
-    while (this.waiters.length > this.starting * capacity && this.starting < os.availableParallelism()) {
-      const stalledFor = performance.now() - Math.max(this.lastRelease, this.waiters[0]!.since);
-      if (!this.growsFreely() && stalledFor < MAX_WAIT_MS) {
+    while (this.waiters.length > this.starting * capacity && this.starting < CPUS) {
+      const wait = this.mayGrowIn();
+      if (wait > 0) {
         this.waitTimer ??= setTimeout(() => {
           this.waitTimer = undefined;
           this.scale();
-        }, MAX_WAIT_MS - stalledFor + 1);
+        }, wait + 1);
         return;
       }
       this.startOne();
     }
   }
 
-  private growsFreely(): boolean {
+  /** 0 when one more instance may start for the waiting invocations, else how many ms until it may. */
+  private mayGrowIn(): number {
     const instances = this.slots.size + this.starting;
-    if (instances === 0 || !this.deps.saturated()) return true;
-    const perCpu = capacityOf(this.spec) === 1 ? SATURATED_INSTANCES_PER_CPU.classic : SATURATED_INSTANCES_PER_CPU.concurrent;
-    return instances < perCpu * os.availableParallelism();
+    const perCpu = capacityOf(this.spec) === 1 ? INSTANCES_PER_CPU.classic : INSTANCES_PER_CPU.concurrent;
+    if (instances < perCpu * CPUS) return 0;
+    const now = performance.now();
+    const waited = now - this.waiters[0]!.since;
+    const stalledFor = now - Math.max(this.lastRelease, this.waiters[0]!.since);
+    if (stalledFor >= MAX_WAIT_MS) return 0;
+    if (waited < SLOW_WAIT_MS) return SLOW_WAIT_MS - waited;
+    if (!this.deps.saturated()) return 0;
+    return MAX_WAIT_MS - stalledFor;
   }
 
   /**
@@ -217,7 +234,7 @@ export class FunctionPool {
    */
   cpuSaturated(instance: Instance): void {
     if (capacityOf(this.spec) === 1 || !this.current(instance) || (this.slots.get(instance) ?? 0) < 2) return;
-    if (this.slots.size + this.starting >= os.availableParallelism()) return;
+    if (this.slots.size + this.starting >= CPUS) return;
     this.startOne(() => !this.retired);
   }
 
