@@ -1,7 +1,8 @@
 /**
  * The code that runs inside a function instance: a Node process started empty (before any function
  * is known, so that a cold start costs only the handler's import), then handed one function by a
- * `load` message and sent `invoke` messages: one at a time, or with `maxConcurrency` above 1 that
+ * `load` message and then its invocations: one at a time, frozen between them (each arrives on the
+ * thaw pipe), or with `maxConcurrency` above 1 that
  * many at once, as Lambda Managed Instances run them. It follows the Lambda Node.js runtime:
  * `async (event, context)` or callback handlers, console output tagged with the request id, and
  * Lambda's error objects. The platform enforces timeouts and memory from outside.
@@ -14,7 +15,7 @@ import os, { constants as osConstants } from 'node:os';
 import { format, types } from 'node:util';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { performance } from 'node:perf_hooks';
-import type { FromInstance, Invoke, LambdaErrorObject, LoadFunction, ToInstance } from './protocol.js';
+import { FRAME_PREFIX_BYTES, decodeInvokeFrame, frameBodyBytes, type FromInstance, type Invoke, type LambdaErrorObject, type LoadFunction, type ToInstance } from './protocol.js';
 import { LAMBDA_LIMITS } from '../core/lambda.js';
 
 const SELF = import.meta.url;
@@ -96,28 +97,42 @@ function flush(): void {
 /** Set at load for a function that runs several invocations at once. */
 let batching = false;
 
-/** The platform writes a byte here before each invocation; end of file means it is gone. */
+/** The platform writes each invocation here (protocol.ts's frames); end of file means it is gone. */
 const THAW_FD = 4;
 
 /**
  * Lambda freezes an execution environment between invocations: code the function left scheduled
  * (timers, pending I/O) does not run until the next one. Here the whole thread blocks reading the
- * thaw pipe once the message is out, so nothing runs, nothing allocates; the platform's byte
- * resumes it (overdue timers then fire, as they do on a thawed Lambda), and the platform's death
- * closes the pipe, which ends the process.
+ * thaw pipe once the message is out, so nothing runs, nothing allocates; the next invocation's frame
+ * resumes it, and the platform's death closes the pipe, which ends the process. The invocation
+ * starts two turns of the event loop later: its timers phase comes first, so what was overdue fires
+ * within the new invocation and before its handler, as on a thawed Lambda, where the runtime
+ * fetches the next event over the network while timers run.
  */
 function sendAndFreeze(msg: FromInstance): void {
   if (!process.send) return;
   process.send(msg, () => {
-    const byte = Buffer.alloc(1);
-    let n: number;
+    let frame: Invoke;
     try {
-      n = readSync(THAW_FD, byte);
+      const prefix = readExactly(FRAME_PREFIX_BYTES);
+      frame = decodeInvokeFrame(prefix, readExactly(frameBodyBytes(prefix)));
     } catch {
-      return; // no thaw pipe (started by hand): run unfrozen
+      return; // no thaw pipe (started by hand): run unfrozen, invocations come as messages
     }
-    if (n === 0) process.exit(0);
+    setImmediate(() => setImmediate(() => void invoke(frame)));
   });
+}
+
+/** Exactly `n` bytes of the thaw pipe, blocking; the process exits at its end (the platform is gone). */
+function readExactly(n: number): Buffer {
+  const buf = Buffer.allocUnsafe(n);
+  let got = 0;
+  while (got < n) {
+    const read = readSync(THAW_FD, buf, got, n - got, null);
+    if (read === 0) process.exit(0);
+    got += read;
+  }
+  return buf;
 }
 
 type Handler = (event: unknown, context: object, callback?: (err?: unknown, result?: unknown) => void) => unknown;

@@ -13,7 +13,7 @@ import { instanceFlags } from './node-flags.js';
 import { procStat } from './proc-stat.js';
 import { populateTaskRoot } from './task-root.js';
 import { NAMESPACE_ARGS, type SandboxUser } from './sandbox.js';
-import { checkFromInstance, MESSAGE_LIMITS, type FromInstance, type Invoke, type LambdaErrorObject, type ToInstance } from './protocol.js';
+import { checkFromInstance, encodeInvokeFrame, MESSAGE_LIMITS, type FromInstance, type Invoke, type LambdaErrorObject, type ToInstance } from './protocol.js';
 
 export type Outcome = (
   | { kind: 'result'; payload: string; durationMs: number; maxRssKb: number }
@@ -50,7 +50,6 @@ const HEAP_SHARE = 0.85;
 export const INIT_TIMEOUT_MS = 10_000;
 const STDERR_TAIL = 4096;
 const STORAGE_WALK_LIMIT = 10_000;
-const THAW_BYTE = Buffer.of(1);
 /** The kernel's USER_HZ, the unit of /proc's CPU times: 100 on Linux everywhere in practice. */
 const CLOCK_TICKS_PER_SECOND = 100;
 const LAMBDA_PATH = '/usr/local/bin:/usr/bin/:/bin:/opt/bin';
@@ -249,10 +248,8 @@ export class Instance {
       this.pending.set(requestId, { requestId, started, deadline: started + timeoutMs, timeoutMs, resolve, output: noOutput() });
       const msg: Invoke = { type: 'invoke', requestId, payload, deadline: Date.now() + timeoutMs, clientContext };
       if (this.capacity === 1) {
-        // The message first: woken, the instance finds it waiting.
-        this.send(msg);
         this.looseOutput = noOutput();
-        this.thaw();
+        this.thaw(msg);
       } else {
         // One message, and one write, for all the invocations of this turn.
         if (this.outbox.length === 0) setImmediate(() => this.flush());
@@ -366,10 +363,10 @@ export class Instance {
     this.options.onOutput(this, stream, invocation?.requestId ?? null, line);
   }
 
-  /** Wakes the instance, frozen since its last answer (or its init). */
-  private thaw(): void {
+  /** Wakes the instance, frozen since its last answer (or its init), with its next invocation. */
+  private thaw(msg: Invoke): void {
     const pipe = this.child.stdio[4] as NodeJS.WritableStream | null | undefined;
-    if (pipe && !(pipe as { destroyed?: boolean }).destroyed) pipe.write(THAW_BYTE);
+    if (pipe && !(pipe as { destroyed?: boolean }).destroyed) pipe.write(encodeInvokeFrame(msg));
   }
 
   private flush(): void {

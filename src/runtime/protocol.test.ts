@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { seededRandom } from '../../test/helpers/random.js';
-import { checkFromInstance, MESSAGE_LIMITS } from './protocol.js';
+import { checkFromInstance, decodeInvokeFrame, encodeInvokeFrame, FRAME_PREFIX_BYTES, frameBodyBytes, MESSAGE_LIMITS } from './protocol.js';
 
 const TYPES = ['ready', 'log', 'loaded', 'init-failed', 'result', 'failure', 'batch', 'invoke', '__proto__', 'constructor'];
 
@@ -76,5 +76,15 @@ describe('messages from an instance', () => {
       }
       if (m.type === 'loaded') expect(Number.isFinite(m.initDurationMs)).toBe(true);
     }
+  });
+});
+
+describe('invocation frames on the thaw pipe', () => {
+  it('carry an invocation, its payload in any script, as it was', () => {
+    const msg = { type: 'invoke' as const, requestId: 'r-1', deadline: 1_700_000_000_000, clientContext: { custom: { a: 'é' } }, payload: '{"k":"ä€😀\\n"}' };
+    const frame = encodeInvokeFrame(msg);
+    const prefix = frame.subarray(0, FRAME_PREFIX_BYTES);
+    expect(frameBodyBytes(prefix)).toBe(frame.length - FRAME_PREFIX_BYTES);
+    expect(decodeInvokeFrame(prefix, frame.subarray(FRAME_PREFIX_BYTES))).toEqual(msg);
   });
 });

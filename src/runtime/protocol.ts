@@ -37,6 +37,37 @@ export interface Invoke {
   readonly clientContext?: unknown;
 }
 
+/**
+ * A classic instance is frozen in a blocking read of its thaw pipe (fd 4) between invocations, so its
+ * next invocation travels there, as the bytes that wake it: one write instead of a wake-up byte and an
+ * IPC message, and the event's JSON text as it is rather than escaped inside another JSON text. A
+ * frame is the header's byte length and the payload's (u32 LE each), the header (the invocation
+ * without its payload, as JSON), then the payload.
+ */
+export const FRAME_PREFIX_BYTES = 8;
+
+export function encodeInvokeFrame(msg: Invoke): Buffer {
+  const header = JSON.stringify({ requestId: msg.requestId, deadline: msg.deadline, clientContext: msg.clientContext });
+  const headerBytes = Buffer.byteLength(header);
+  const payloadBytes = Buffer.byteLength(msg.payload);
+  const frame = Buffer.allocUnsafe(FRAME_PREFIX_BYTES + headerBytes + payloadBytes);
+  frame.writeUInt32LE(headerBytes, 0);
+  frame.writeUInt32LE(payloadBytes, 4);
+  frame.write(header, FRAME_PREFIX_BYTES);
+  frame.write(msg.payload, FRAME_PREFIX_BYTES + headerBytes);
+  return frame;
+}
+
+/** The invocation a frame holds, given its prefix and the bytes that follow it. */
+export function decodeInvokeFrame(prefix: Buffer, rest: Buffer): Invoke {
+  const headerBytes = prefix.readUInt32LE(0);
+  const header = JSON.parse(rest.toString('utf8', 0, headerBytes)) as Pick<Invoke, 'requestId' | 'deadline' | 'clientContext'>;
+  return { type: 'invoke', ...header, payload: rest.toString('utf8', headerBytes) };
+}
+
+/** How many bytes follow a frame's prefix. */
+export const frameBodyBytes = (prefix: Buffer): number => prefix.readUInt32LE(0) + prefix.readUInt32LE(4);
+
 /** Invocations sent together: an instance that runs several at once gets those of one turn of the event loop in one message. */
 export interface Invokes {
   readonly type: 'invokes';

@@ -193,6 +193,16 @@ export function describeExecutorConformance(name: string, create: (setup: Execut
         expect(hurries.value).toBe('done');
       });
 
+      it('hands an event of several MB, in any script, to a warm instance whole, invocation after invocation', async () => {
+        await executor.deploy([spec('echo', await bundle('e', 'export const handler = async (e) => ({ n: e.text.length, tail: e.text.slice(-3), id: e.id });'))]);
+        // Over a pipe's buffer many times: the instance reads it in parts.
+        const text = 'ä€😀x'.repeat(1024 * 1024);
+        for (const id of [1, 2]) {
+          const r = await invoke('echo', { text, id });
+          expect(r.value).toEqual({ n: text.length, tail: text.slice(-3), id });
+        }
+      });
+
       // Several invocations per instance, as Lambda Managed Instances run them.
       const CONCURRENT = `const ID = Math.random();
 export const handler = async (e, c) => {
