@@ -18,6 +18,7 @@ export const ERROR_CODES = {
   UNKNOWN_OPERATION: { kind: 'user', summary: 'An AWS API request names no operation this platform serves.' },
   UNAUTHORIZED: { kind: 'user', summary: 'A control API request has no bearer token, or not the platform’s.' },
   FORBIDDEN: { kind: 'user', summary: "A control API request came from another site's page, or names a host that is not this listener's (DNS rebinding)." },
+  BLOB_NOT_FOUND: { kind: 'system', summary: 'The stored bytes of an object are missing: no blob has that id.' },
   INSTANCE_FAILED: { kind: 'system', summary: 'A function instance could not be started.' },
   SHUTTING_DOWN: { kind: 'system', summary: 'The platform is stopping and takes no new work.' },
   INTERNAL: { kind: 'system', summary: 'An unexpected platform fault.' },
