@@ -14,20 +14,23 @@ import { loadControlToken } from './config/control-token.js';
 import { loadDeveloperKey, type DeveloperKey } from './config/credentials.js';
 import { KeyRing } from './core/access-keys.js';
 import { LAMBDA_LIMITS } from './core/lambda.js';
+import { DiskBlobs } from './drivers/embedded/disk-blobs.js';
 import { SqliteBroker } from './drivers/embedded/sqlite-broker.js';
 import { SqliteDb } from './drivers/embedded/sqlite-db.js';
 import { SystemClock } from './drivers/embedded/system-clock.js';
 import { handleApiRequest } from './http/api-listener.js';
+import { handleFilesRequest } from './http/files-listener.js';
 import { controlHandler } from './http/control.js';
 import { createListener, listen } from './http/server.js';
 import { ProcessExecutor } from './runtime/process-executor.js';
 import { functionsModule } from './services/functions/module.js';
 import { gatewayModule } from './services/gateway/module.js';
 import { logsModule } from './services/logs/module.js';
+import { sitesModule } from './services/sites/module.js';
 import { createPlatformEvents, type AwsHandler, type DeployChanges, type PlatformEvents, type RequestInfo, type ServiceContext, type ServiceFace, type ServiceModule } from './services/module.js';
 
 /** The services, in the order they are created and deployed (a service may use those before it). */
-const SERVICES: readonly ServiceModule<unknown>[] = [logsModule, functionsModule, gatewayModule];
+const SERVICES: readonly ServiceModule<unknown>[] = [logsModule, functionsModule, gatewayModule, sitesModule];
 
 export { createPlatformEvents, type PlatformEvents, type RequestInfo };
 
@@ -64,6 +67,13 @@ export async function startPlatform(config: PlatformConfig, options: StartOption
   const db = new SqliteDb(path.join(config.stateDir, 'nuvola.db'));
   // A file of its own: its writes are the busiest, and need no other service's transactions.
   const broker = new SqliteBroker(path.join(config.stateDir, 'broker.db'), clock);
+  // A store per service, in a directory of its own: each sweeps the orphans only it can tell.
+  const blobStores = new Map<string, DiskBlobs>();
+  const blobs = (name: string): DiskBlobs => {
+    let store = blobStores.get(name);
+    if (!store) blobStores.set(name, (store = new DiskBlobs(path.join(config.stateDir, 'blobs', name), clock)));
+    return store;
+  };
   const keys = new KeyRing();
   const developerKey = loadDeveloperKey(config.stateDir);
   const controlToken = loadControlToken(config.stateDir);
@@ -97,6 +107,7 @@ export async function startPlatform(config: PlatformConfig, options: StartOption
     clock,
     executor,
     broker,
+    blobs,
     region: config.region,
     accountId: config.accountId,
     endpointUrl: () => url,
@@ -112,6 +123,7 @@ export async function startPlatform(config: PlatformConfig, options: StartOption
   for (const module of SERVICES) faces.set(module.name, await module.create(ctx));
   const all = [...faces.values()];
   const dataPlane = all.find((f) => f.api);
+  const files = all.find((f) => f.files)?.files;
 
   let appName: string | undefined;
   let sources: string[] = [];
@@ -129,6 +141,9 @@ export async function startPlatform(config: PlatformConfig, options: StartOption
     }),
     api: (req, res) => {
       const endpoint = dataPlane?.api?.();
+      // The API's routes first: a site at `/` must not hide them.
+      const rawPath = req.url ?? '/';
+      if (files?.claims(rawPath) && !endpoint?.claims(req.method ?? 'GET', rawPath.split('?', 1)[0]!)) return handleFilesRequest(files, req, res);
       if (endpoint) return handleApiRequest(endpoint, req, res);
       res.writeHead(503, { 'content-type': 'application/json' }).end('{"message":"Service Unavailable"}');
     },
@@ -148,7 +163,7 @@ export async function startPlatform(config: PlatformConfig, options: StartOption
       if (changed) changes[name] = changed;
     }
     appName = loaded.manifest.app;
-    sources = [loaded.file, ...Object.values(bundles).flatMap((b) => b.inputs)];
+    sources = [loaded.file, ...Object.values(bundles).flatMap((b) => b.inputs), ...all.flatMap((f) => f.sources?.() ?? [])];
     return changes;
   };
 
@@ -158,6 +173,7 @@ export async function startPlatform(config: PlatformConfig, options: StartOption
     await executor.close();
     for (const face of [...all].reverse()) await face.close?.();
     await broker.close();
+    await Promise.all([...blobStores.values()].map((b) => b.close()));
     await db.close();
     process.removeListener('SIGUSR1', ignoreSignal);
   }

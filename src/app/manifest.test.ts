@@ -44,6 +44,9 @@ functions:
 api:
   cors: { allowOrigins: ["https://example.com"], allowMethods: [get, post], allowCredentials: true, maxAge: 600 }
   timeout: 10
+sites:
+  web: { dir: ./dist/, spa: true, errorPage: 404.html, build: npm run build }
+  docs: { dir: docs, path: /docs/ }
 `,
       'nuvola.yaml',
     );
@@ -98,7 +101,18 @@ api:
           maxAge: 600,
         },
       },
+      sites: {
+        web: { name: 'web', dir: 'dist', path: '/', spa: true, errorPage: '404.html', build: 'npm run build' },
+        docs: { name: 'docs', dir: 'docs', path: '/docs', spa: false },
+      },
     });
+  });
+
+  it('refuses a site folder outside the app directory', () => {
+    expect(() => parseManifest('app: a\nsites:\n  web: { dir: ../elsewhere }\n', 'nuvola.yaml')).toThrow(/sites\.web\.dir — expected a folder inside the app directory/);
+    expect(() => parseManifest('app: a\nsites:\n  web: { dir: /etc }\n', 'nuvola.yaml')).toThrow(/sites\.web\.dir/);
+    expect(() => parseManifest('app: a\nsites:\n  web: { dir: public, path: docs }\n', 'nuvola.yaml')).toThrow(/sites\.web\.path — expected a path such as \/ or \/docs/);
+    expect(() => parseManifest('app: a\nsites:\n  a: { dir: x }\n  b: { dir: y, path: / }\n', 'nuvola.yaml')).toThrow(/sites\.b\.path — site "a" is already served at \//);
   });
 
   it('applies Lambda and API Gateway defaults', () => {
@@ -193,7 +207,7 @@ provider: aws
       'nuvola.yaml:11:9 functions.getItem.events[3] — unknown event type "sqs"; supported: http',
       'nuvola.yaml:12:3 functions.listItems.handler — expected "path/to/file.export", e.g. src/items.get; the key is missing',
       'nuvola.yaml:14:15 functions.listItems.events[0].http — route "GET /items/{key}" conflicts with "GET /items/{id}" declared by function "getItem" (functions.getItem.events[0])',
-      'nuvola.yaml:15:1 provider — unknown key "provider"; allowed keys: app, functions, api, defaults, package',
+      'nuvola.yaml:15:1 provider — unknown key "provider"; allowed keys: app, functions, api, defaults, package, sites',
     ]);
   });
 

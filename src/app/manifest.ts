@@ -330,6 +330,26 @@ function withDefaults(data: unknown): unknown {
   return { ...raw, functions: merged };
 }
 
+const SITE_NAME = /^[a-zA-Z][a-zA-Z0-9-_]{0,63}$/;
+
+/** A path inside the app directory, `/`-separated: no absolute path, no way out with `..`. */
+const relativeDir = (what: string) =>
+  z.string({ error: `expected ${what}` }).refine(
+    (p) => !p.includes('\\') && !path.posix.isAbsolute(p) && !/^[A-Za-z]:/.test(p) && !path.posix.normalize(p).startsWith('..'),
+    { error: (iss) => `expected ${what} inside the app directory, with "/" separators, got ${describeValue(iss.input)}` },
+  );
+
+const siteSchema = section('a mapping with dir, and optionally path, spa, errorPage, build', {
+  dir: relativeDir('a folder'),
+  path: z
+    .string({ error: 'expected a path such as / or /docs' })
+    .regex(/^\/([A-Za-z0-9._~!$&'()*+,;=:@%-]+(\/[A-Za-z0-9._~!$&'()*+,;=:@%-]+)*)?\/?$/, { error: 'expected a path such as / or /docs' })
+    .optional(),
+  spa: z.boolean({ error: 'expected true or false' }).optional(),
+  errorPage: relativeDir('a file of the folder').optional(),
+  build: z.string({ error: 'expected a command' }).min(1, { error: 'expected a command' }).optional(),
+});
+
 /** Parses the plain data of a manifest into an `AppManifest`; issues carry the data path. */
 export const manifestSchema = z.preprocess(withDefaults, section('a mapping with app and functions', {
   app: z.string({ error: 'expected an app name' }).regex(/^[a-zA-Z][a-zA-Z0-9-_]{0,63}$/, {
@@ -346,6 +366,11 @@ export const manifestSchema = z.preprocess(withDefaults, section('a mapping with
   defaults: defaultsSchema.optional(),
   // App-wide, as serverless.yml's service-level `package`: every function's own patterns follow these.
   package: packageSchema.optional(),
+  sites: z
+    .record(z.string().regex(SITE_NAME, { error: 'expected a site name: a letter, then up to 63 letters, digits, "-" or "_"' }), siteSchema, {
+      error: 'expected a mapping of site names to their configuration',
+    })
+    .optional(),
 })
   // Runs even when other parts are invalid, so a duplicate route is reported with everything else.
   .check(z.superRefine((raw, ctx) => {
@@ -372,6 +397,15 @@ export const manifestSchema = z.preprocess(withDefaults, section('a mapping with
         });
       });
     }
+    // Two sites cannot be served under one path.
+    const sitePaths = new Map<string, string>();
+    for (const [name, site] of Object.entries(asRecord(asRecord(raw)?.['sites']) ?? {})) {
+      const p = asRecord(site)?.['path'];
+      const at = typeof p === 'string' ? (p.length > 1 ? p.replace(/\/$/, '') : p) : '/';
+      const first = sitePaths.get(at);
+      if (first === undefined) sitePaths.set(at, name);
+      else ctx.addIssue({ code: 'custom', path: ['sites', name, 'path'], input: p, message: `site "${first}" is already served at ${at}` });
+    }
     // Destinations name functions of the app (queues and buses follow with their services).
     const functions = asRecord(asRecord(raw)?.['functions']) ?? {};
     for (const [fn, config] of Object.entries(functions)) {
@@ -392,6 +426,19 @@ export const manifestSchema = z.preprocess(withDefaults, section('a mapping with
       }),
     ),
     api: { cors: raw.api?.cors, timeoutSeconds: raw.api?.timeout ?? LIMITS.API_TIMEOUT_SECONDS.default },
+    sites: Object.fromEntries(
+      Object.entries(raw.sites ?? {}).map(([name, site]) => [
+        name,
+        {
+          name,
+          dir: path.posix.normalize(site.dir).replace(/\/$/, ''),
+          path: site.path === undefined || site.path === '/' ? '/' : site.path.replace(/\/$/, ''),
+          spa: site.spa ?? false,
+          ...(site.errorPage !== undefined ? { errorPage: path.posix.normalize(site.errorPage) } : {}),
+          ...(site.build !== undefined ? { build: site.build } : {}),
+        },
+      ]),
+    ),
   })));
 
 function asRecord(v: unknown): Record<string, unknown> | undefined {

@@ -48,5 +48,22 @@ export function controlClient(baseUrl: string, token: string | undefined) {
         for (const line of lines) if (line) onRecord(JSON.parse(line) as LogRecord);
       }
     },
+    async sites(): Promise<SiteListing[]> {
+      const res = await call('/sites');
+      return ((await res.json()) as { sites: SiteListing[] }).sites;
+    },
+    /** Makes the version before the current one current; its number. */
+    async rollbackSite(name: string): Promise<number> {
+      const res = await call(`/sites/${encodeURIComponent(name)}/rollback`, { method: 'POST' });
+      return ((await res.json()) as { current: number }).current;
+    },
   };
+}
+
+export interface SiteListing {
+  name: string;
+  path: string;
+  dir: string;
+  current: number;
+  versions: { version: number; createdAt: number; files: number; bytes: number }[];
 }

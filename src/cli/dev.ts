@@ -57,6 +57,12 @@ export async function dev(options: DevOptions): Promise<void> {
   const routes = (platform.summary()['gateway'] ?? []).map((r) => r.split(' → '));
   const width = Math.max(0, ...routes.map(([key = '']) => key.length));
   for (const [key = '', fn = ''] of routes) out.write(`    ${key.padEnd(width)}  → ${fn}\n`);
+  // What the other services serve (sites, queues, …), under their name.
+  for (const [service, lines] of Object.entries(platform.summary())) {
+    if (service === 'gateway' || lines.length === 0) continue;
+    out.write(`  ${service[0]!.toUpperCase()}${service.slice(1)}\n`);
+    for (const line of lines) out.write(`    ${line}\n`);
+  }
   out.write(`  AWS endpoint  AWS_ENDPOINT_URL=${platform.url}\n`);
   const key = platform.credentials;
   out.write(`                AWS_ACCESS_KEY_ID=${key.accessKeyId} AWS_SECRET_ACCESS_KEY=${key.secretAccessKey}\n`);

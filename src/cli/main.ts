@@ -107,6 +107,26 @@ program
     else for (const r of await client.logs(fn, Number(opts.lines))) print(r);
   });
 
+const sites = program.command('sites').description("list the app's static sites and their versions").addOption(urlOption);
+sites.action(async (opts: { url?: string }) => {
+  for (const site of await platform(opts.url).sites()) {
+    process.stdout.write(`${site.name}\t${site.path}\t${site.dir}/\n`);
+    for (const v of site.versions) {
+      const mark = v.version === site.current ? '*' : ' ';
+      process.stdout.write(`  ${mark} v${v.version}\t${new Date(v.createdAt).toISOString()}\t${v.files} files\t${v.bytes} bytes\n`);
+    }
+  }
+});
+sites
+  .command('rollback')
+  .description('serve the version of a site before the current one')
+  .argument('<site>', 'the site name')
+  .addOption(urlOption)
+  .action(async (name: string, opts: { url?: string }) => {
+    const version = await platform(opts.url ?? sites.opts<{ url?: string }>().url).rollbackSite(name);
+    process.stdout.write(`${name}: now serving v${version}\n`);
+  });
+
 program.parseAsync().catch((err: unknown) => {
   const message = isPlatformError(err) || err instanceof Error ? err.message : String(err);
   process.stderr.write(`nuvola: ${message}\n`);

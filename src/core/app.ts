@@ -11,6 +11,23 @@ export interface AppManifest {
   app: string;
   functions: Record<string, FunctionConfig>;
   api: ApiConfig;
+  /** Static sites, by name. */
+  sites: Record<string, SiteConfig>;
+}
+
+/** A static site: a folder of files served under a path of the app's URL. */
+export interface SiteConfig {
+  name: string;
+  /** The folder, relative to the app dir (`/` separators). */
+  dir: string;
+  /** Where it is served: `/` or a prefix such as `/docs`, without a trailing slash. */
+  path: string;
+  /** A single-page app: a GET for a page that is no file answers the index page, 200. */
+  spa: boolean;
+  /** Answered, with 404, for a path that is no file (relative to the folder). */
+  errorPage?: string;
+  /** Run in the app dir before the folder is read, on start and on each reload. */
+  build?: string;
 }
 
 export interface FunctionConfig {

@@ -10,6 +10,7 @@ export const ERROR_CODES = {
   HANDLER_NOT_FOUND: { kind: 'user', summary: "A function's handler file or export does not exist." },
   FUNCTION_NOT_FOUND: { kind: 'user', summary: 'No function of that name is deployed.' },
   QUEUE_NOT_FOUND: { kind: 'user', summary: 'No queue of that name exists.' },
+  SITE_NOT_FOUND: { kind: 'user', summary: 'No site of that name is deployed.' },
   TOO_MANY_REQUESTS: { kind: 'user', summary: "The function's reserved concurrency or the platform's concurrency limit is reached." },
   PAYLOAD_TOO_LARGE: { kind: 'user', summary: 'A request or invocation payload is over its limit.' },
   INVALID_REQUEST: { kind: 'user', summary: 'A request body is malformed (for example, not JSON where JSON is required).' },

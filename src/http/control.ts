@@ -32,6 +32,7 @@ export interface ControlOptions {
 const STATUS: Partial<Record<ErrorCode, number>> = {
   FUNCTION_NOT_FOUND: 404,
   QUEUE_NOT_FOUND: 404,
+  SITE_NOT_FOUND: 404,
   TOO_MANY_REQUESTS: 429,
   PAYLOAD_TOO_LARGE: 413,
   INVALID_REQUEST: 400,

@@ -4,9 +4,11 @@
  * each on start and on every reload, serves their AWS protocols and control-API routes on the one
  * listener, and closes them in reverse order. Adding a service adds a module to that list.
  */
+import type { Readable } from 'node:stream';
 import type { AwsRequest, AwsResponse } from '../aws/types.js';
 import type { KeyRing } from '../core/access-keys.js';
 import type { AppManifest, FunctionBundle } from '../core/app.js';
+import type { Blobs } from '../ports/blobs.js';
 import type { Broker } from '../ports/broker.js';
 import type { Clock } from '../ports/clock.js';
 import type { Db, Migration } from '../ports/db.js';
@@ -20,6 +22,11 @@ export interface ServiceContext {
   readonly executor: Executor;
   /** Durable queues for everything asynchronous. */
   readonly broker: Broker;
+  /**
+   * The blob store named `name` (one per service, e.g. `sites`): each sweeps its own orphans, which
+   * only it can tell from the blobs its rows name.
+   */
+  blobs(name: string): Blobs;
   readonly region: string;
   readonly accountId: string;
   /** This platform's base URL (for ARNs and locations that point back at it). */
@@ -125,8 +132,30 @@ export type ControlReply =
 /** The data plane's HTTP API: the one service that answers what no other endpoint claims. */
 export interface ApiEndpoint {
   handle(req: GatewayRequest): Promise<GatewayResponse>;
+  /** A route of the API takes this request (its routes win over a site's files). */
+  claims(method: string, rawPath: string): boolean;
   readonly payloadLimitBytes: number;
   payloadTooLarge(): GatewayResponse;
+}
+
+/** Files served on the data plane (a static site): the listener asks `claims` for every request the HTTP API has no route for. */
+export interface FilesEndpoint {
+  claims(rawPath: string): boolean;
+  serve(req: FileRequest): Promise<FileAnswer>;
+}
+
+export interface FileRequest {
+  readonly method: string;
+  readonly rawPath: string;
+  /** Lower-cased names. */
+  readonly headers: Readonly<Record<string, string | string[] | undefined>>;
+}
+
+/** What the listener writes: the body is the bytes, or a stream of them; none for HEAD and 304. */
+export interface FileAnswer {
+  readonly status: number;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body?: Buffer | Readable | undefined;
 }
 
 /** A running service, as the platform sees it. Every part is optional. */
@@ -142,6 +171,10 @@ export interface ServiceFace<S> {
   readonly api?: () => ApiEndpoint | undefined;
   /** Figures for `/_nuvola/health`, e.g. `{ functions: 3 }`. */
   health?(): Record<string, unknown>;
+  /** Files it serves on the data plane beside the HTTP API, whose routes win (static sites). */
+  readonly files?: FilesEndpoint;
+  /** Source files of the app it deployed, besides the functions' (for the file watcher of `nuvola dev`). */
+  sources?(): readonly string[];
   /** One line per thing it serves, for the ready banner (e.g. `GET /items/{id} → getItem`). */
   summary?(): readonly string[];
   /** Stops taking work and releases what the service holds; called in reverse list order. */

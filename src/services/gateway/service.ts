@@ -56,6 +56,8 @@ export interface AnsweredRequest {
 export interface Gateway {
   /** Never rejects: every failure is an HTTP answer, as API Gateway gives one. */
   handle(req: GatewayRequest): Promise<GatewayResponse>;
+  /** A route takes this request (else `handle` would answer 404). */
+  claims(method: string, rawPath: string): boolean;
   /** Bodies over this many bytes are refused with 413; listeners stop reading past it. */
   readonly payloadLimitBytes: number;
   /** The 413 answer, for a listener that refuses a body before reading it all. */
@@ -177,6 +179,10 @@ export function createGateway(options: GatewayOptions): Gateway {
 
   return {
     handle,
+    claims(method, rawPath) {
+      const path = rawPath.startsWith('/') ? decodePath(rawPath) : null;
+      return path !== null && router.match(method, path) !== null;
+    },
     payloadLimitBytes,
     payloadTooLarge: () => gatewayError(413, GatewayMessages.PAYLOAD_TOO_LARGE, newRequestId()),
   };
