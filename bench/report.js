@@ -64,6 +64,10 @@ export function tableRows(r) {
     ['ready: spawn → first /_nuvola/health', r.ready.healthMs, 'ms'],
     ['ready: as Nuvola reports it', r.ready.reportedMs, 'ms'],
     [`reload: write → new body (median of ${r.reload.times})`, r.reload.reloadMs, 'ms', ['≤', 1000]],
+    [`site asset (1 KB) GET req/s: static server / Nuvola (${r.site.connections} conn)`, `${r.site.get.bare.reqPerSec} / ${r.site.get.nuvola.reqPerSec}`, ''],
+    ['site asset GET: Nuvola ÷ static server', r.site.getRatio, '', ['≥', 0.7]],
+    ['site asset revalidation (304) req/s: static server / Nuvola', `${r.site.revalidate.bare.reqPerSec} / ${r.site.revalidate.nuvola.reqPerSec}`, ''],
+    ['site asset revalidation: Nuvola ÷ static server', r.site.revalidateRatio, '', ['≥', 0.7]],
     [`Broker (SQLite) msgs/s, publish → pull → ack, batches of 10 (n=${r.broker.messages})`, r.broker.broker.perSec, ''],
     r.broker.bullmq.skipped
       ? ['BullMQ (Redis)', `skipped: ${clip(r.broker.bullmq.skipped, 60)}`, '']

@@ -18,6 +18,7 @@ import { measureIdleMemory } from './measure/memory.js';
 import { FUNCTIONS, measureParallelColdStarts } from './measure/parallel-cold.js';
 import { measureReady } from './measure/ready.js';
 import { measureReload } from './measure/reload.js';
+import { measureSite } from './measure/site.js';
 import { measureThroughput } from './measure/throughput.js';
 import { formatTable, peerVersions, tableRows, WORKER_FLOOR_THREADS } from './report.js';
 
@@ -104,10 +105,12 @@ async function main() {
   log(`reload time (${config.reloads} reloads)`);
   const reload = await measureReload({ appDir: APP_DIR, times: config.reloads });
 
+  const site = await measureSite({ benchDir: BENCH_DIR, connections: config.connections, durationS: config.durationS, log });
+
   log('the Broker alone, and BullMQ on Redis');
   const broker = await measureBroker({ messages: config.brokerMessages, log });
 
-  const results = { config, throughput, burst, cold, parallelCold, memory, memoryAfterLoad, ready, reload, broker };
+  const results = { config, throughput, burst, cold, parallelCold, memory, memoryAfterLoad, ready, reload, site, broker };
   const rows = tableRows(results);
   const report = {
     startedAt: startedAt.toISOString(),
