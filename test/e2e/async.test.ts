@@ -1,10 +1,11 @@
 // Asynchronous invocations through a real `nuvola dev`: durable before the 202, run within the
 // function's concurrency, and every accepted one run at least once, also across a kill -9.
+import { GetFunctionEventInvokeConfigCommand, LambdaClient, PutFunctionEventInvokeConfigCommand } from '@aws-sdk/client-lambda';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { copyApp, eventually, ROOT, startNuvola, type Running } from '../helpers/nuvola.js';
+import { copyApp, eventually, ROOT, startNuvola, TEST_KEY, type Running } from '../helpers/nuvola.js';
 
 const FIXTURE = path.join(ROOT, 'test/fixtures/async');
 
@@ -46,11 +47,14 @@ describe('asynchronous invocations', () => {
     expect([...sink.seen.keys()].sort((a, b) => a - b)).toEqual(Array.from({ length: 100 }, (_, n) => n));
   });
 
-  it('runs every accepted Event invocation at least once when the platform is killed mid-way and started again', async () => {
+  const lambdaOf = (nuvola: Running) => new LambdaClient({ endpoint: nuvola.url, region: 'us-east-1', credentials: TEST_KEY, maxAttempts: 1 });
+
+  it('runs every accepted Event invocation at least once when the platform is killed mid-way and started again, with the settings put through the API', async () => {
     const sink = await startSink();
     cleanup.push(() => new Promise((r) => sink.server.close(r)));
     const dir = await copyApp(FIXTURE);
     const first = await startNuvola(dir, { keepDir: true });
+    await lambdaOf(first).send(new PutFunctionEventInvokeConfigCommand({ FunctionName: 'report', MaximumRetryAttempts: 0, MaximumEventAgeInSeconds: 600 }));
     const count = 40;
     for (let n = 0; n < count; n++) expect((await invokeEvent(first, { n, ms: 100, sink: sink.url })).status).toBe(202);
     // One at a time, 100 ms each: some have run, most are still queued, one is in flight.
@@ -61,6 +65,8 @@ describe('asynchronous invocations', () => {
     expect(ranBefore).toBeLessThan(count);
     const second = await startNuvola(dir);
     cleanup.push(() => second.stop());
+    // Kept as Lambda keeps them, not only in the memory of the process that was killed.
+    expect(await lambdaOf(second).send(new GetFunctionEventInvokeConfigCommand({ FunctionName: 'report' }))).toMatchObject({ MaximumRetryAttempts: 0, MaximumEventAgeInSeconds: 600 });
     await eventually(async () => sink.seen.size === count, 60_000);
     expect([...sink.seen.keys()].sort((a, b) => a - b)).toEqual(Array.from({ length: count }, (_, n) => n));
   });

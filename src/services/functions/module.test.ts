@@ -5,8 +5,10 @@ import { describe, expect, it } from 'vitest';
 import type { AppManifest, FunctionBundle, FunctionConfig } from '../../core/app.js';
 import { FakeClock } from '../../drivers/conformance/fake-clock.js';
 import { SqliteBroker } from '../../drivers/embedded/sqlite-broker.js';
+import { SqliteDb } from '../../drivers/embedded/sqlite-db.js';
 import type { Executor, FunctionSpec, ProbeResult } from '../../ports/executor.js';
 import { createPlatformEvents, type AppRevision, type ServiceContext, type ServiceFace } from '../module.js';
+import { functionsMigrations } from './migrations.js';
 import { functionsModule } from './module.js';
 import type { FunctionsService } from './service.js';
 
@@ -34,7 +36,10 @@ class ProbingExecutor implements Pick<Executor, 'deploy' | 'probe'> {
 
 async function create(executor: ProbingExecutor): Promise<ServiceFace<FunctionsService>> {
   const clock = new FakeClock();
+  const db = new SqliteDb(':memory:');
+  await db.migrate(functionsMigrations);
   const ctx = {
+    db,
     executor: executor as unknown as Executor,
     broker: new SqliteBroker(':memory:', clock),
     clock,

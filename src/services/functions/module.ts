@@ -9,14 +9,17 @@ import { newAccessKey } from '../../core/access-keys.js';
 import { LAMBDA_LIMITS, runtimeMajor } from '../../core/lambda.js';
 import type { Executor, FunctionSpec, ProbeResult } from '../../ports/executor.js';
 import { AsyncInvoker, queueOf } from './async-invoker.js';
+import { functionsMigrations } from './migrations.js';
 import { FunctionsService, type DeployedFunction, type FunctionInfo, type InvocationType } from './service.js';
 
 export const functionsModule: ServiceModule<FunctionsService> = {
   name: 'functions',
   sections: ['functions'],
+  migrations: functionsMigrations,
   create(ctx) {
     const functions = new FunctionsService({
       executor: ctx.executor,
+      db: ctx.db,
       clock: ctx.clock,
       region: ctx.region,
       accountId: ctx.accountId,

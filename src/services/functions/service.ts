@@ -4,9 +4,12 @@
  */
 import { PlatformError } from '../../core/errors.js';
 import { LAMBDA_LIMITS, functionArn } from '../../core/lambda.js';
+import type { Kysely } from 'kysely';
 import type { Clock } from '../../ports/clock.js';
+import type { Db, DbSchema } from '../../ports/db.js';
 import type { Executor, FunctionSpec, InvokeResult, LogRecord } from '../../ports/executor.js';
 import type { AsyncConfig, AsyncInvoker } from './async-invoker.js';
+import type { FunctionsTables } from './migrations.js';
 
 export interface DeployedFunction extends FunctionSpec {
   /** Bundle size in bytes, Lambda's `CodeSize`. */
@@ -43,6 +46,8 @@ export interface InvokeResponse {
 
 export interface FunctionsServiceDeps {
   readonly executor: Executor;
+  /** Where the asynchronous settings set through the API are kept. */
+  readonly db: Db;
   readonly clock: Clock;
   readonly region: string;
   readonly accountId: string;
@@ -56,21 +61,25 @@ export class FunctionsService {
   private functions = new Map<string, FunctionInfo>();
   /**
    * Asynchronous settings set through the Lambda API (PutFunctionEventInvokeConfig), over the
-   * manifest's, with when; kept across reloads while the function exists, not across restarts (the
-   * manifest is what Nuvola starts from).
+   * manifest's, with when; kept in the database while the function exists, as Lambda keeps them.
    */
-  private readonly asyncOverrides = new Map<string, { config: AsyncConfig; lastModified: number }>();
+  private asyncOverrides = new Map<string, { config: AsyncConfig; lastModified: number }>();
+  private readonly db: Kysely<DbSchema & FunctionsTables>;
   private readonly tails = new Map<string, string[]>();
 
   constructor(deps: FunctionsServiceDeps) {
     this.deps = deps;
+    this.db = deps.db.kysely.withTables<FunctionsTables>();
   }
 
   async deploy(functions: readonly DeployedFunction[]): Promise<void> {
     const next = new Map<string, FunctionInfo>();
     for (const f of functions) next.set(f.name, { ...f, arn: functionArn(f.name, this.deps.region, this.deps.accountId) });
     this.functions = next;
-    for (const name of this.asyncOverrides.keys()) if (!next.has(name)) this.asyncOverrides.delete(name);
+    const gone = (await this.db.selectFrom('event_invoke_configs').select('fn').execute()).map((r) => r.fn).filter((fn) => !next.has(fn));
+    if (gone.length > 0) await this.db.deleteFrom('event_invoke_configs').where('fn', 'in', gone).execute();
+    const rows = await this.db.selectFrom('event_invoke_configs').selectAll().execute();
+    this.asyncOverrides = new Map(rows.map((r) => [r.fn, { config: JSON.parse(r.config) as AsyncConfig, lastModified: Number(r.last_modified) }]));
     await this.deps.executor.deploy(functions);
     await this.deployAsync();
   }
@@ -89,8 +98,15 @@ export class FunctionsService {
         throw new PlatformError('INVALID_PARAMETER', `The destination ${to} is not a function of the app (queues, topics and buses are not destinations yet)`, { destination: to });
       }
     }
-    if (config) this.asyncOverrides.set(fn.name, { config, lastModified: this.deps.clock.now() });
-    else this.asyncOverrides.delete(fn.name);
+    if (config) {
+      const lastModified = this.deps.clock.now();
+      const row = { fn: fn.name, config: JSON.stringify(config), last_modified: lastModified };
+      await this.db.insertInto('event_invoke_configs').values(row).onConflict((oc) => oc.column('fn').doUpdateSet({ config: row.config, last_modified: lastModified })).execute();
+      this.asyncOverrides.set(fn.name, { config, lastModified });
+    } else {
+      await this.db.deleteFrom('event_invoke_configs').where('fn', '=', fn.name).execute();
+      this.asyncOverrides.delete(fn.name);
+    }
     await this.deployAsync();
   }
 
