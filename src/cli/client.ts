@@ -48,6 +48,16 @@ export function controlClient(baseUrl: string, token: string | undefined) {
         for (const line of lines) if (line) onRecord(JSON.parse(line) as LogRecord);
       }
     },
+    async invocations(fn: string | undefined, failed: boolean, limit: number): Promise<AsyncInvocation[]> {
+      const q = new URLSearchParams({ limit: String(limit), ...(fn ? { fn } : {}), ...(failed ? { failed: '1' } : {}) });
+      const res = await call(`/invocations?${q}`);
+      return ((await res.json()) as { invocations: AsyncInvocation[] }).invocations;
+    },
+    /** Each function's queue of asynchronous invocations. */
+    async asyncQueues(): Promise<Record<string, { visible: number; inFlight: number; delayed: number }>> {
+      const res = await call('/functions');
+      return ((await res.json()) as { async: Record<string, { visible: number; inFlight: number; delayed: number }> }).async;
+    },
     async sites(): Promise<SiteListing[]> {
       const res = await call('/sites');
       return ((await res.json()) as { sites: SiteListing[] }).sites;
@@ -58,6 +68,17 @@ export function controlClient(baseUrl: string, token: string | undefined) {
       return ((await res.json()) as { current: number }).current;
     },
   };
+}
+
+export interface AsyncInvocation {
+  requestId: string;
+  fn: string;
+  status: string;
+  attempts: number;
+  error?: { type: string; message: string };
+  destination?: string;
+  queuedAt: number;
+  at: number;
 }
 
 export interface SiteListing {

@@ -107,6 +107,31 @@ program
     else for (const r of await client.logs(fn, Number(opts.lines))) print(r);
   });
 
+program
+  .command('queues')
+  .description('the queues of asynchronous invocations: messages waiting, in flight and delayed (retries)')
+  .addOption(urlOption)
+  .action(async (opts: { url?: string }) => {
+    const queues = await platform(opts.url).asyncQueues();
+    process.stdout.write('queue\twaiting\tin flight\tdelayed\n');
+    for (const [fn, c] of Object.entries(queues)) process.stdout.write(`${fn} (async)\t${c.visible}\t${c.inFlight}\t${c.delayed}\n`);
+  });
+
+program
+  .command('invocations')
+  .description('the latest asynchronous invocations and their outcome: succeeded, retrying, failed, expired')
+  .argument('[function]', 'only this function')
+  .option('--failed', 'only those that failed or expired')
+  .option('-n, --lines <n>', 'how many', '20')
+  .addOption(urlOption)
+  .action(async (fn: string | undefined, opts: { failed?: boolean; lines: string; url?: string }) => {
+    for (const i of await platform(opts.url).invocations(fn, opts.failed === true, Number(opts.lines))) {
+      const error = i.error ? `\t${i.error.type}: ${i.error.message.split('\n')[0]}` : '';
+      const to = i.destination ? `\t→ ${i.destination}` : '';
+      process.stdout.write(`${new Date(i.at).toISOString()}\t${i.fn}\t${i.requestId}\t${i.status}\t${i.attempts} attempt${i.attempts === 1 ? '' : 's'}${to}${error}\n`);
+    }
+  });
+
 const sites = program.command('sites').description("list the app's static sites and their versions").addOption(urlOption);
 sites.action(async (opts: { url?: string }) => {
   for (const site of await platform(opts.url).sites()) {

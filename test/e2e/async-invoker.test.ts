@@ -8,7 +8,7 @@ import { FakeClock } from '../../src/drivers/conformance/fake-clock.js';
 import { SqliteBroker } from '../../src/drivers/embedded/sqlite-broker.js';
 import type { LogRecord } from '../../src/ports/executor.js';
 import { ProcessExecutor } from '../../src/runtime/process-executor.js';
-import { ASYNC_DEFAULTS, AsyncInvoker, type AsyncConfig } from '../../src/services/functions/async-invoker.js';
+import { ASYNC_DEFAULTS, AsyncInvoker, type AsyncConfig, type AsyncOutcome } from '../../src/services/functions/async-invoker.js';
 
 const BOOTSTRAP = path.resolve(import.meta.dirname, '../../dist/bootstrap.worker.mjs');
 
@@ -17,6 +17,7 @@ describe('asynchronous invocations', () => {
   let clock: FakeClock;
   let logs: LogRecord[];
   let warnings: string[];
+  let outcomes: AsyncOutcome[];
   let executor: ProcessExecutor;
   let broker: SqliteBroker;
   let invoker: AsyncInvoker;
@@ -26,6 +27,7 @@ describe('asynchronous invocations', () => {
     clock = new FakeClock(Date.parse('2026-01-01T00:00:00Z'));
     logs = [];
     warnings = [];
+    outcomes = [];
     executor = new ProcessExecutor({
       dir: path.join(dir, 'instances'),
       bootstrapPath: BOOTSTRAP,
@@ -37,7 +39,7 @@ describe('asynchronous invocations', () => {
       sparesPerMemorySize: 1,
     });
     broker = new SqliteBroker(path.join(dir, 'broker.db'), clock);
-    invoker = new AsyncInvoker({ broker, executor, clock, region: 'us-east-1', accountId: '000000000000', onWarning: (m) => warnings.push(m) });
+    invoker = new AsyncInvoker({ broker, executor, clock, region: 'us-east-1', accountId: '000000000000', onWarning: (m) => warnings.push(m), onOutcome: async (o) => void outcomes.push(o) });
   });
 
   afterEach(async () => {
@@ -111,6 +113,12 @@ describe('asynchronous invocations', () => {
       responseContext: { statusCode: 200, executedVersion: '$LATEST', functionError: 'Unhandled' },
       responsePayload: { errorType: 'TypeError', errorMessage: 'nope' },
     });
+    // Each attempt's outcome is kept, the last one final, with where the record went.
+    expect(outcomes.filter((o) => o.fn === 'fails').map((o) => [o.status, o.attempts, o.error?.type, o.destination])).toEqual([
+      ['retrying', 1, 'TypeError', undefined],
+      ['retrying', 2, 'TypeError', undefined],
+      ['failed', 3, 'TypeError', 'sink'],
+    ]);
     expect(warnings).toEqual([]);
   });
 
@@ -125,6 +133,8 @@ describe('asynchronous invocations', () => {
     await vi.waitFor(() => expect(printed('sink')).toHaveLength(1), { timeout: 10_000, interval: 20 });
     expect(JSON.parse(printed('sink')[0]!)).toMatchObject({ requestContext: { condition: 'Success', approximateInvokeCount: 1 }, responsePayload: { doubled: 42 } });
     await vi.waitFor(() => expect(warnings).toEqual([expect.stringMatching(/fails failed: 1 attempts failed: Error: broken$/)]), { timeout: 10_000, interval: 20 });
+    expect(outcomes.find((o) => o.fn === 'works')).toMatchObject({ status: 'succeeded', attempts: 1, destination: 'sink' });
+    expect(outcomes.find((o) => o.fn === 'fails')).toMatchObject({ status: 'failed', attempts: 1, error: { type: 'Error', message: 'broken' }, destination: undefined });
   });
 
   it('does not run an event older than its maximum age: onFailure gets it as EventAgeExceeded', async () => {
@@ -141,5 +151,6 @@ describe('asynchronous invocations', () => {
     await vi.waitFor(() => expect(printed('sink')).toHaveLength(1), { timeout: 10_000, interval: 20 });
     expect(JSON.parse(printed('sink')[0]!)).toMatchObject({ requestContext: { condition: 'EventAgeExceeded', approximateInvokeCount: 0 }, requestPayload: { late: true } });
     expect(printed('slow')).toEqual([]);
+    expect(outcomes.filter((o) => o.fn === 'slow')).toEqual([expect.objectContaining({ status: 'expired', attempts: 0, destination: 'sink' })]);
   });
 });

@@ -5,7 +5,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { copyApp, eventually, ROOT, startNuvola, TEST_KEY, type Running } from '../helpers/nuvola.js';
+import { copyApp, eventually, ROOT, runCli, startNuvola, TEST_KEY, type Running } from '../helpers/nuvola.js';
 
 const FIXTURE = path.join(ROOT, 'test/fixtures/async');
 
@@ -69,5 +69,22 @@ describe('asynchronous invocations', () => {
     expect(await lambdaOf(second).send(new GetFunctionEventInvokeConfigCommand({ FunctionName: 'report' }))).toMatchObject({ MaximumRetryAttempts: 0, MaximumEventAgeInSeconds: 600 });
     await eventually(async () => sink.seen.size === count, 60_000);
     expect([...sink.seen.keys()].sort((a, b) => a - b)).toEqual(Array.from({ length: count }, (_, n) => n));
+  });
+
+  it('shows the latest asynchronous invocations with their outcome, and the queues, from the CLI: a failure is never silent', async () => {
+    const nuvola = await startNuvola(await copyApp(FIXTURE));
+    cleanup.push(() => nuvola.stop());
+    const accepted = await nuvola.control('/functions/broken/invoke?type=Event', { method: 'POST', body: '{}' });
+    const { requestId } = (await accepted.json()) as { requestId: string };
+    const env = { NUVOLA_URL: nuvola.url };
+    await eventually(async () => (await runCli(['invocations', '--failed'], env)).stdout.includes(requestId), 20_000, 200);
+    const failed = await runCli(['invocations', 'broken', '--failed'], env);
+    expect(failed.stdout).toMatch(new RegExp(`\\tbroken\\t${requestId}\\tfailed\\t1 attempt\\tRangeError: out of stock\\n`));
+    const queues = await runCli(['queues'], env);
+    expect(queues.stdout).toMatch(/^broken \(async\)\t0\t0\t0$/m);
+    expect(queues.stdout).toMatch(/^report \(async\)\t/m);
+    const unknown = await runCli(['invocations', 'nobody'], env);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain('Function not found');
   });
 });

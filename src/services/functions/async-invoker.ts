@@ -43,6 +43,23 @@ export interface AsyncInvokerDeps {
   readonly accountId: string;
   /** A failure nobody else hears of (no onFailure destination), or a fault of the dispatcher itself. */
   readonly onWarning: (message: string) => void;
+  /** Each attempt's outcome, kept for `nuvola invocations`: a failure is never silent. */
+  readonly onOutcome?: ((outcome: AsyncOutcome) => Promise<void>) | undefined;
+}
+
+/** Where an asynchronous invocation stands after an attempt. */
+export interface AsyncOutcome {
+  readonly requestId: string;
+  readonly fn: string;
+  /** `retrying`: failed, and queued again; the others are final. */
+  readonly status: 'succeeded' | 'retrying' | 'failed' | 'expired';
+  /** Attempts that ran the function. */
+  readonly attempts: number;
+  readonly error?: { readonly type: string; readonly message: string } | undefined;
+  /** The function that got the destination record, if any. */
+  readonly destination?: string | undefined;
+  readonly queuedAt: number;
+  readonly at: number;
 }
 
 /** What the queue holds for one invocation. */
@@ -186,7 +203,8 @@ class Dispatcher {
     }
     const { async: config } = this.target;
     if (this.deps.clock.now() - event.queuedAt > config.maximumEventAgeSeconds * 1000) {
-      await this.fail(event, 'EventAgeExceeded', undefined);
+      const to = await this.fail(event, 'EventAgeExceeded', undefined);
+      await this.record(event, 'expired', event.attempts, undefined, to);
       await this.deps.broker.ack(queue, [delivery.receipt]);
       return;
     }
@@ -204,15 +222,28 @@ class Dispatcher {
       stopRenewing();
     }
     this.backoffMs = 0;
+    const attempts = event.attempts + 1;
     if (!result.error) {
-      await this.destination(config.onSuccess, event, 'Success', result);
+      const to = (await this.destination(config.onSuccess, event, 'Success', result)) ? config.onSuccess : undefined;
+      await this.record(event, 'succeeded', attempts, undefined, to);
     } else if (event.attempts < config.maximumRetryAttempts) {
-      const retry: QueuedEvent = { ...event, attempts: event.attempts + 1 };
+      const retry: QueuedEvent = { ...event, attempts };
       await this.deps.broker.publish(queue, [{ body: JSON.stringify(retry), delayMs: RETRY_DELAYS_MS[event.attempts] ?? RETRY_DELAYS_MS.at(-1)! }]);
+      await this.record(event, 'retrying', attempts, result.error, undefined);
     } else {
-      await this.fail(event, 'RetriesExhausted', result);
+      const to = await this.fail(event, 'RetriesExhausted', result);
+      await this.record(event, 'failed', attempts, result.error, to);
     }
     await this.deps.broker.ack(queue, [delivery.receipt]);
+  }
+
+  /** Told to whoever keeps outcomes; its trouble is a warning, never a reason to run the event again. */
+  private async record(event: QueuedEvent, status: AsyncOutcome['status'], attempts: number, error: AsyncOutcome['error'], destination: string | undefined): Promise<void> {
+    try {
+      await this.deps.onOutcome?.({ requestId: event.requestId, fn: this.target.name, status, attempts, error, destination, queuedAt: event.queuedAt, at: this.deps.clock.now() });
+    } catch (err) {
+      this.deps.onWarning(`asynchronous invocation ${event.requestId} of ${this.target.name}: its outcome could not be kept: ${String(err)}`);
+    }
   }
 
   /** Holds the event for `HOLD_MS` more every half of it, on the clock, until the returned function is called. */
@@ -228,19 +259,24 @@ class Dispatcher {
     return () => cancel();
   }
 
-  private async fail(event: QueuedEvent, condition: 'RetriesExhausted' | 'EventAgeExceeded', result: InvokeResult | undefined): Promise<void> {
+  /** Sends the failure to the onFailure destination, or warns; the destination it went to. */
+  private async fail(event: QueuedEvent, condition: 'RetriesExhausted' | 'EventAgeExceeded', result: InvokeResult | undefined): Promise<string | undefined> {
     const { onFailure } = this.target.async;
-    if (onFailure !== undefined && this.lookup(onFailure)) return this.destination(onFailure, event, condition, result);
+    if (onFailure !== undefined && this.lookup(onFailure)) {
+      await this.destination(onFailure, event, condition, result);
+      return onFailure;
+    }
     const why = condition === 'EventAgeExceeded' ? 'its event grew older than the maximum event age' : `${event.attempts + 1} attempts failed: ${result?.error?.type}: ${result?.error?.message}`;
     this.deps.onWarning(`asynchronous invocation ${event.requestId} of ${this.target.name} failed: ${why}`);
+    return undefined;
   }
 
-  /** Sends Lambda's destination record to the function `to`, asynchronously (and durably) in turn. */
-  private async destination(to: string | undefined, event: QueuedEvent, condition: string, result: InvokeResult | undefined): Promise<void> {
-    if (to === undefined) return;
+  /** Sends Lambda's destination record to the function `to`, asynchronously (and durably) in turn; whether it went. */
+  private async destination(to: string | undefined, event: QueuedEvent, condition: string, result: InvokeResult | undefined): Promise<boolean> {
+    if (to === undefined) return false;
     if (!this.lookup(to)) {
       this.deps.onWarning(`asynchronous invocation ${event.requestId} of ${this.target.name}: destination ${to} is not a function of the app`);
-      return;
+      return false;
     }
     const { region, accountId, clock } = this.deps;
     const record = {
@@ -262,6 +298,7 @@ class Dispatcher {
     };
     const queued: QueuedEvent = { requestId: globalThis.crypto.randomUUID(), payload: JSON.stringify(record), attempts: 0, queuedAt: clock.now() };
     await this.deps.broker.publish(queueOf(to), [{ body: JSON.stringify(queued) }]);
+    return true;
   }
 }
 

@@ -4,7 +4,21 @@ import type { Migration } from '../../ports/db.js';
 // A type, not an interface: Kysely's withTables needs the implicit index signature.
 export type FunctionsTables = {
   event_invoke_configs: EventInvokeConfigsTable;
+  async_invocations: AsyncInvocationsTable;
 };
+
+/** The latest asynchronous invocations of each function and where they stand (`nuvola invocations`). */
+export interface AsyncInvocationsTable {
+  request_id: string;
+  fn: string;
+  status: string;
+  attempts: number;
+  error_type: string | null;
+  error_message: string | null;
+  destination: string | null;
+  queued_at: number;
+  updated_at: number;
+}
 
 /** Asynchronous settings set through the Lambda API (PutFunctionEventInvokeConfig), over the manifest's. */
 export interface EventInvokeConfigsTable {
@@ -25,6 +39,25 @@ export const functionsMigrations: readonly Migration[] = [
         .addColumn('config', 'text', (c) => c.notNull())
         .addColumn('last_modified', 'bigint', (c) => c.notNull())
         .execute();
+    },
+  },
+  {
+    id: 'functions/002-async-invocations',
+    async up(db) {
+      await db.schema
+        .createTable('async_invocations')
+        .addColumn('request_id', 'text', (c) => c.primaryKey())
+        .addColumn('fn', 'text', (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('attempts', 'integer', (c) => c.notNull())
+        .addColumn('error_type', 'text')
+        .addColumn('error_message', 'text')
+        .addColumn('destination', 'text')
+        .addColumn('queued_at', 'bigint', (c) => c.notNull())
+        .addColumn('updated_at', 'bigint', (c) => c.notNull())
+        .execute();
+      // A function's latest first, and its pruning threshold, without a sort.
+      await db.schema.createIndex('async_invocations_fn_updated').on('async_invocations').columns(['fn', 'updated_at']).execute();
     },
   },
 ];

@@ -8,7 +8,7 @@ import { PlatformError } from '../../core/errors.js';
 import { newAccessKey } from '../../core/access-keys.js';
 import { LAMBDA_LIMITS, runtimeMajor } from '../../core/lambda.js';
 import type { Executor, FunctionSpec, ProbeResult } from '../../ports/executor.js';
-import { AsyncInvoker, queueOf } from './async-invoker.js';
+import { AsyncInvoker, queueOf, type AsyncOutcome } from './async-invoker.js';
 import { functionsMigrations } from './migrations.js';
 import { FunctionsService, type DeployedFunction, type FunctionInfo, type InvocationType } from './service.js';
 
@@ -17,7 +17,7 @@ export const functionsModule: ServiceModule<FunctionsService> = {
   sections: ['functions'],
   migrations: functionsMigrations,
   create(ctx) {
-    const functions = new FunctionsService({
+    const functions: FunctionsService = new FunctionsService({
       executor: ctx.executor,
       db: ctx.db,
       clock: ctx.clock,
@@ -30,6 +30,8 @@ export const functionsModule: ServiceModule<FunctionsService> = {
         region: ctx.region,
         accountId: ctx.accountId,
         onWarning: (message) => ctx.events.emit('warning', message),
+        // Called once invocations run, long after `functions` exists.
+        onOutcome: (o: AsyncOutcome): Promise<void> => functions.recordOutcome(o),
       }),
     });
     ctx.events.on('log', (record) => functions.observeLog(record));
@@ -120,6 +122,16 @@ export const functionsModule: ServiceModule<FunctionsService> = {
                 logs: out.logTail ?? '',
               },
             };
+          },
+        },
+        {
+          method: 'GET',
+          path: 'invocations',
+          // The latest asynchronous invocations and where they stand: `fn`, `failed=1`, `limit` (default 50).
+          handle: async (req) => {
+            const limit = Math.min(1000, Math.max(1, Number(req.query.get('limit') ?? 50) || 50));
+            const fn = req.query.get('fn') ?? undefined;
+            return { kind: 'json', body: { invocations: await functions.invocations({ fn, failed: req.query.get('failed') === '1', limit }) } };
           },
         },
         {

@@ -8,7 +8,7 @@ import type { Kysely } from 'kysely';
 import type { Clock } from '../../ports/clock.js';
 import type { Db, DbSchema } from '../../ports/db.js';
 import type { Executor, FunctionSpec, InvokeResult, LogRecord } from '../../ports/executor.js';
-import type { AsyncConfig, AsyncInvoker } from './async-invoker.js';
+import type { AsyncConfig, AsyncInvoker, AsyncOutcome } from './async-invoker.js';
 import type { FunctionsTables } from './migrations.js';
 
 export interface DeployedFunction extends FunctionSpec {
@@ -65,6 +65,7 @@ export class FunctionsService {
    */
   private asyncOverrides = new Map<string, { config: AsyncConfig; lastModified: number }>();
   private readonly db: Kysely<DbSchema & FunctionsTables>;
+  private outcomesSincePrune = 0;
   private readonly tails = new Map<string, string[]>();
 
   constructor(deps: FunctionsServiceDeps) {
@@ -163,11 +164,56 @@ export class FunctionsService {
     }
   }
 
+  /** Keeps an asynchronous invocation's latest outcome; a function keeps its latest `KEPT_OUTCOMES`. */
+  async recordOutcome(o: AsyncOutcome): Promise<void> {
+    const row = {
+      request_id: o.requestId,
+      fn: o.fn,
+      status: o.status,
+      attempts: o.attempts,
+      error_type: o.error?.type ?? null,
+      error_message: o.error?.message.slice(0, 1024) ?? null,
+      destination: o.destination ?? null,
+      queued_at: o.queuedAt,
+      updated_at: o.at,
+    };
+    const { request_id: _id, ...update } = row;
+    await this.db.insertInto('async_invocations').values(row).onConflict((oc) => oc.column('request_id').doUpdateSet(update)).execute();
+    // Pruned now and then, not on every write: the table may run over by that many.
+    if (++this.outcomesSincePrune < PRUNE_EVERY) return;
+    this.outcomesSincePrune = 0;
+    for (const { fn } of await this.db.selectFrom('async_invocations').select('fn').distinct().execute()) {
+      const oldest = await this.db.selectFrom('async_invocations').select('updated_at').where('fn', '=', fn).orderBy('updated_at', 'desc').offset(KEPT_OUTCOMES).limit(1).executeTakeFirst();
+      if (oldest) await this.db.deleteFrom('async_invocations').where('fn', '=', fn).where('updated_at', '<=', oldest.updated_at).execute();
+    }
+  }
+
+  /** The latest asynchronous invocations, newest first; of one function, and only failed or expired ones if asked. */
+  async invocations(options: { fn?: string | undefined; failed?: boolean; limit: number }): Promise<AsyncOutcome[]> {
+    let q = this.db.selectFrom('async_invocations').selectAll().orderBy('updated_at', 'desc').limit(options.limit);
+    if (options.fn !== undefined) q = q.where('fn', '=', this.get(options.fn).name);
+    if (options.failed) q = q.where('status', 'in', ['failed', 'expired']);
+    return (await q.execute()).map((r) => ({
+      requestId: r.request_id,
+      fn: r.fn,
+      status: r.status as AsyncOutcome['status'],
+      attempts: Number(r.attempts),
+      error: r.error_type !== null ? { type: r.error_type, message: r.error_message ?? '' } : undefined,
+      destination: r.destination ?? undefined,
+      queuedAt: Number(r.queued_at),
+      at: Number(r.updated_at),
+    }));
+  }
+
   /** Stops running queued asynchronous invocations and waits for those in flight (for an orderly stop). */
   async drain(): Promise<void> {
     await this.deps.asyncInvoker.close();
   }
 }
+
+/** Asynchronous invocations kept per function for `nuvola invocations`. */
+export const KEPT_OUTCOMES = 1000;
+const PRUNE_EVERY = 100;
 
 function nameFromArn(nameOrArn: string): string {
   // arn:aws:lambda:region:account:function:name[:qualifier], or a partial "account:function:name".
