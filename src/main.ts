@@ -26,11 +26,12 @@ import { ProcessExecutor } from './runtime/process-executor.js';
 import { functionsModule } from './services/functions/module.js';
 import { gatewayModule } from './services/gateway/module.js';
 import { logsModule } from './services/logs/module.js';
+import { queuesModule } from './services/queues/module.js';
 import { sitesModule } from './services/sites/module.js';
 import { createPlatformEvents, type AwsHandler, type DeployChanges, type PlatformEvents, type RequestInfo, type ServiceContext, type ServiceFace, type ServiceModule } from './services/module.js';
 
 /** The services, in the order they are created and deployed (a service may use those before it). */
-const SERVICES: readonly ServiceModule<unknown>[] = [logsModule, functionsModule, gatewayModule, sitesModule];
+const SERVICES: readonly ServiceModule<unknown>[] = [logsModule, functionsModule, queuesModule, gatewayModule, sitesModule];
 
 export { createPlatformEvents, type PlatformEvents, type RequestInfo };
 

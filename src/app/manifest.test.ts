@@ -44,6 +44,9 @@ functions:
 api:
   cors: { allowOrigins: ["https://example.com"], allowMethods: [get, post], allowCredentials: true, maxAge: 600 }
   timeout: 10
+queues:
+  jobs: { visibilityTimeout: 60, deadLetter: { queue: dead, maxReceiveCount: 3 } }
+  dead: {}
 sites:
   web: { dir: ./dist/, spa: true, errorPage: 404.html, build: npm run build }
   docs: { dir: docs, path: /docs/ }
@@ -101,11 +104,22 @@ sites:
           maxAge: 600,
         },
       },
+      queues: {
+        jobs: { name: 'jobs', visibilityTimeout: 60, deadLetter: { queue: 'dead', maxReceiveCount: 3 } },
+        dead: { name: 'dead' },
+      },
       sites: {
         web: { name: 'web', dir: 'dist', path: '/', spa: true, errorPage: '404.html', build: 'npm run build' },
         docs: { name: 'docs', dir: 'docs', path: '/docs', spa: false },
       },
     });
+  });
+
+  it("refuses a dead-letter queue that is not the app's, or of another type, and FIFO settings on a standard queue", () => {
+    expect(() => parseManifest('app: a\nqueues:\n  q: { deadLetter: { queue: nope, maxReceiveCount: 1 } }\n', 'nuvola.yaml')).toThrow(/queues\.q\.deadLetter\.queue — expected the name of another queue of the app, got "nope"/);
+    expect(() => parseManifest('app: a\nqueues:\n  q.fifo: { deadLetter: { queue: d, maxReceiveCount: 1 } }\n  d: {}\n', 'nuvola.yaml')).toThrow(/expected a FIFO queue, as the queue itself/);
+    expect(() => parseManifest('app: a\nqueues:\n  q: { contentBasedDeduplication: true }\n', 'nuvola.yaml')).toThrow(/queues\.q\.contentBasedDeduplication — expected only on a FIFO queue/);
+    expect(() => parseManifest('app: a\nqueues:\n  "bad name": {}\n', 'nuvola.yaml')).toThrow(/expected a queue name/);
   });
 
   it('refuses a site folder outside the app directory', () => {
@@ -207,7 +221,7 @@ provider: aws
       'nuvola.yaml:11:9 functions.getItem.events[3] — unknown event type "sqs"; supported: http',
       'nuvola.yaml:12:3 functions.listItems.handler — expected "path/to/file.export", e.g. src/items.get; the key is missing',
       'nuvola.yaml:14:15 functions.listItems.events[0].http — route "GET /items/{key}" conflicts with "GET /items/{id}" declared by function "getItem" (functions.getItem.events[0])',
-      'nuvola.yaml:15:1 provider — unknown key "provider"; allowed keys: app, functions, api, defaults, package, sites',
+      'nuvola.yaml:15:1 provider — unknown key "provider"; allowed keys: app, functions, api, defaults, package, queues, sites',
     ]);
   });
 

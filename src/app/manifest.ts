@@ -350,6 +350,21 @@ const siteSchema = section('a mapping with dir, and optionally path, spa, errorP
   build: z.string({ error: 'expected a command' }).min(1, { error: 'expected a command' }).optional(),
 });
 
+const QUEUE_NAME = /^[A-Za-z0-9_-]{1,75}(\.fifo)?$|^[A-Za-z0-9_-]{1,80}$/;
+
+const queueSchema = section('a mapping of queue settings', {
+  visibilityTimeout: intIn({ min: 0, max: 43_200 }, 'seconds').optional(),
+  delaySeconds: intIn({ min: 0, max: 900 }, 'seconds').optional(),
+  retentionPeriod: intIn({ min: 60, max: 1_209_600 }, 'seconds').optional(),
+  maxMessageSize: intIn({ min: 1024, max: 1_048_576 }, 'bytes').optional(),
+  receiveWaitTime: intIn({ min: 0, max: 20 }, 'seconds').optional(),
+  contentBasedDeduplication: z.boolean({ error: 'expected true or false' }).optional(),
+  deadLetter: section('a mapping with queue and maxReceiveCount', {
+    queue: z.string({ error: 'expected the name of a queue of the app' }),
+    maxReceiveCount: intIn({ min: 1, max: 1000 }, 'receives'),
+  }).optional(),
+});
+
 /** Parses the plain data of a manifest into an `AppManifest`; issues carry the data path. */
 export const manifestSchema = z.preprocess(withDefaults, section('a mapping with app and functions', {
   app: z.string({ error: 'expected an app name' }).regex(/^[a-zA-Z][a-zA-Z0-9-_]{0,63}$/, {
@@ -366,6 +381,11 @@ export const manifestSchema = z.preprocess(withDefaults, section('a mapping with
   defaults: defaultsSchema.optional(),
   // App-wide, as serverless.yml's service-level `package`: every function's own patterns follow these.
   package: packageSchema.optional(),
+  queues: z
+    .record(z.string().regex(QUEUE_NAME, { error: 'expected a queue name: up to 80 letters, digits, "-" or "_", ending in .fifo for a FIFO queue' }), queueSchema, {
+      error: 'expected a mapping of queue names to their settings',
+    })
+    .optional(),
   sites: z
     .record(z.string().regex(SITE_NAME, { error: 'expected a site name: a letter, then up to 63 letters, digits, "-" or "_"' }), siteSchema, {
       error: 'expected a mapping of site names to their configuration',
@@ -397,6 +417,20 @@ export const manifestSchema = z.preprocess(withDefaults, section('a mapping with
         });
       });
     }
+    // A queue's dead-letter queue is a queue of the app, of the same type.
+    const queues = asRecord(asRecord(raw)?.['queues']) ?? {};
+    for (const [name, q] of Object.entries(queues)) {
+      if (asRecord(q)?.['contentBasedDeduplication'] !== undefined && !name.endsWith('.fifo')) {
+        ctx.addIssue({ code: 'custom', path: ['queues', name, 'contentBasedDeduplication'], input: true, message: 'expected only on a FIFO queue (a name ending in .fifo)' });
+      }
+      const dlq = asRecord(asRecord(q)?.['deadLetter'])?.['queue'];
+      if (typeof dlq !== 'string') continue;
+      if (!Object.hasOwn(queues, dlq) || dlq === name) {
+        ctx.addIssue({ code: 'custom', path: ['queues', name, 'deadLetter', 'queue'], input: dlq, message: `expected the name of another queue of the app, got "${dlq}"` });
+      } else if (dlq.endsWith('.fifo') !== name.endsWith('.fifo')) {
+        ctx.addIssue({ code: 'custom', path: ['queues', name, 'deadLetter', 'queue'], input: dlq, message: `expected a ${name.endsWith('.fifo') ? 'FIFO' : 'standard'} queue, as the queue itself, got "${dlq}"` });
+      }
+    }
     // Two sites cannot be served under one path.
     const sitePaths = new Map<string, string>();
     for (const [name, site] of Object.entries(asRecord(asRecord(raw)?.['sites']) ?? {})) {
@@ -426,6 +460,7 @@ export const manifestSchema = z.preprocess(withDefaults, section('a mapping with
       }),
     ),
     api: { cors: raw.api?.cors, timeoutSeconds: raw.api?.timeout ?? LIMITS.API_TIMEOUT_SECONDS.default },
+    queues: Object.fromEntries(Object.entries(raw.queues ?? {}).map(([name, q]) => [name, { name, ...q }])),
     sites: Object.fromEntries(
       Object.entries(raw.sites ?? {}).map(([name, site]) => [
         name,

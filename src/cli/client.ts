@@ -58,6 +58,10 @@ export function controlClient(baseUrl: string, token: string | undefined) {
       const res = await call('/functions');
       return ((await res.json()) as { async: Record<string, { visible: number; inFlight: number; delayed: number }> }).async;
     },
+    async queues(): Promise<{ name: string; visible: number; inFlight: number; delayed: number; deadLetterQueue?: string }[]> {
+      const res = await call('/queues');
+      return ((await res.json()) as { queues: { name: string; visible: number; inFlight: number; delayed: number; deadLetterQueue?: string }[] }).queues;
+    },
     async sites(): Promise<SiteListing[]> {
       const res = await call('/sites');
       return ((await res.json()) as { sites: SiteListing[] }).sites;

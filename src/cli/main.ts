@@ -109,12 +109,13 @@ program
 
 program
   .command('queues')
-  .description('the queues of asynchronous invocations: messages waiting, in flight and delayed (retries)')
+  .description("the app's queues and those of asynchronous invocations: messages waiting, in flight and delayed, and the dead-letter queue")
   .addOption(urlOption)
   .action(async (opts: { url?: string }) => {
-    const queues = await platform(opts.url).asyncQueues();
-    process.stdout.write('queue\twaiting\tin flight\tdelayed\n');
-    for (const [fn, c] of Object.entries(queues)) process.stdout.write(`${fn} (async)\t${c.visible}\t${c.inFlight}\t${c.delayed}\n`);
+    const client = platform(opts.url);
+    process.stdout.write('queue\twaiting\tin flight\tdelayed\tdead-letter queue\n');
+    for (const q of await client.queues()) process.stdout.write(`${q.name}\t${q.visible}\t${q.inFlight}\t${q.delayed}${q.deadLetterQueue ? `\t${q.deadLetterQueue}` : ''}\n`);
+    for (const [fn, c] of Object.entries(await client.asyncQueues())) process.stdout.write(`${fn} (async)\t${c.visible}\t${c.inFlight}\t${c.delayed}\n`);
   });
 
 program

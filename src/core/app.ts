@@ -13,6 +13,21 @@ export interface AppManifest {
   api: ApiConfig;
   /** Static sites, by name. */
   sites: Record<string, SiteConfig>;
+  /** SQS-compatible queues, by name (`.fifo` for FIFO queues). */
+  queues: Record<string, QueueConfig>;
+}
+
+/** A queue of the manifest; what is not set takes SQS's default. */
+export interface QueueConfig {
+  name: string;
+  visibilityTimeout?: number;
+  delaySeconds?: number;
+  retentionPeriod?: number;
+  maxMessageSize?: number;
+  receiveWaitTime?: number;
+  contentBasedDeduplication?: boolean;
+  /** Where a message received `maxReceiveCount` times goes (SQS's redrive policy). */
+  deadLetter?: { queue: string; maxReceiveCount: number };
 }
 
 /** A static site: a folder of files served under a path of the app's URL. */
