@@ -31,7 +31,7 @@ import { sitesModule } from './services/sites/module.js';
 import { createPlatformEvents, type AwsHandler, type DeployChanges, type PlatformEvents, type RequestInfo, type ServiceContext, type ServiceFace, type ServiceModule } from './services/module.js';
 
 /** The services, in the order they are created and deployed (a service may use those before it). */
-const SERVICES: readonly ServiceModule<unknown>[] = [logsModule, functionsModule, queuesModule, gatewayModule, sitesModule];
+const SERVICES: readonly ServiceModule<unknown>[] = [logsModule, queuesModule, functionsModule, gatewayModule, sitesModule];
 
 export { createPlatformEvents, type PlatformEvents, type RequestInfo };
 

@@ -207,7 +207,7 @@ functions:
       - http: GET /items/{id}
       - http: GET /a/{proxy+}/b
       - http: FETCH /items
-      - sqs: orders
+      - kafka: orders
   listItems:
     events:
       - http: GET /items/{key}
@@ -218,7 +218,7 @@ provider: aws
       'nuvola.yaml:6:5 functions.getItem.memroy — unknown key "memroy"; allowed keys: handler, runtime, memory, timeout, ephemeralStorage, environment, reservedConcurrency, provisionedConcurrency, instanceConcurrency, maximumRetryAttempts, maximumEventAge, destinations, events, package',
       'nuvola.yaml:9:15 functions.getItem.events[1].http — expected a greedy parameter like {proxy+} only as the last segment, got "/a/{proxy+}/b"',
       'nuvola.yaml:10:15 functions.getItem.events[2].http — expected a method among GET POST PUT PATCH DELETE HEAD OPTIONS ANY, got "FETCH"',
-      'nuvola.yaml:11:9 functions.getItem.events[3] — unknown event type "sqs"; supported: http',
+      'nuvola.yaml:11:9 functions.getItem.events[3] — unknown event type "kafka"; supported: http, sqs',
       'nuvola.yaml:12:3 functions.listItems.handler — expected "path/to/file.export", e.g. src/items.get; the key is missing',
       'nuvola.yaml:14:15 functions.listItems.events[0].http — route "GET /items/{key}" conflicts with "GET /items/{id}" declared by function "getItem" (functions.getItem.events[0])',
       'nuvola.yaml:15:1 provider — unknown key "provider"; allowed keys: app, functions, api, defaults, package, queues, sites',

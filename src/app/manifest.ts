@@ -5,7 +5,7 @@
 // an event item, without reshaping what is here.
 import path from 'node:path';
 import { z } from 'zod';
-import { HTTP_METHODS, type AppManifest, type FunctionEvent, type HttpEvent, type HttpMethod } from '../core/app.js';
+import { HTTP_METHODS, type AppManifest, type FunctionEvent, type HttpEvent, type HttpMethod, type SqsEvent } from '../core/app.js';
 import { NODE_RUNTIMES, runtimeForNode, type NodeRuntime } from '../core/lambda.js';
 
 export type { ApiConfig, AppManifest, CorsConfig, FunctionConfig, FunctionEvent, HttpEvent, HttpMethod } from '../core/app.js';
@@ -152,9 +152,50 @@ const httpEventSchema = z.unknown().transform((value, ctx): HttpEvent => {
   return typeof result === 'string' ? fail(result) : result;
 });
 
+/** serverless.yml's `sqs` event: a queue's name (or ARN), or a mapping with it and the mapping's settings. */
+const sqsEventSchema = z
+  .union([
+    z.string({ error: 'expected a queue of the app, or { queue, batchSize, … }' }).transform((queue) => ({ queue })),
+    section('a mapping with queue and optionally batchSize, maximumBatchingWindow, functionResponseType, maximumConcurrency, enabled', {
+      queue: z.string({ error: 'expected the name of a queue of the app' }).optional(),
+      arn: z.string({ error: 'expected the ARN of a queue of the app' }).optional(),
+      batchSize: intIn({ min: 1, max: 10_000 }, 'messages').optional(),
+      maximumBatchingWindow: intIn({ min: 0, max: 300 }, 'seconds').optional(),
+      functionResponseType: z.literal('ReportBatchItemFailures', { error: 'expected ReportBatchItemFailures' }).optional(),
+      maximumConcurrency: intIn({ min: 2, max: 1000 }, 'batches at once').optional(),
+      enabled: z.boolean({ error: 'expected true or false' }).optional(),
+    }),
+  ])
+  .transform((v, ctx): SqsEvent => {
+    const e = v as { queue?: string; arn?: string; batchSize?: number; maximumBatchingWindow?: number; functionResponseType?: string; maximumConcurrency?: number; enabled?: boolean };
+    const queue = e.queue ?? e.arn?.slice(e.arn.lastIndexOf(':') + 1);
+    if (!queue) {
+      ctx.addIssue({ code: 'custom', message: 'expected queue: the name of a queue of the app', input: v });
+      return z.NEVER;
+    }
+    const batchSize = e.batchSize ?? 10;
+    if (queue.endsWith('.fifo') && batchSize > 10) {
+      ctx.addIssue({ code: 'custom', message: `expected a batchSize of at most 10 for a FIFO queue, got ${batchSize}`, input: v });
+      return z.NEVER;
+    }
+    if (batchSize > 10 && (e.maximumBatchingWindow ?? 0) < 1) {
+      ctx.addIssue({ code: 'custom', message: 'expected a maximumBatchingWindow of at least 1 second for a batchSize over 10 (as Lambda requires)', input: v });
+      return z.NEVER;
+    }
+    return {
+      type: 'sqs',
+      queue,
+      batchSize,
+      maximumBatchingWindow: e.maximumBatchingWindow ?? 0,
+      reportBatchItemFailures: e.functionResponseType === 'ReportBatchItemFailures',
+      ...(e.maximumConcurrency !== undefined ? { maximumConcurrency: e.maximumConcurrency } : {}),
+      enabled: e.enabled ?? true,
+    };
+  });
+
 // One item of `events`: a mapping with exactly one key naming the event type (serverless.yml's shape).
 // New event sources become new keys here.
-const EVENT_TYPES = { http: httpEventSchema };
+const EVENT_TYPES = { http: httpEventSchema, sqs: sqsEventSchema };
 
 const eventSchema = z
   .looseObject(
@@ -419,6 +460,16 @@ export const manifestSchema = z.preprocess(withDefaults, section('a mapping with
     }
     // A queue's dead-letter queue is a queue of the app, of the same type.
     const queues = asRecord(asRecord(raw)?.['queues']) ?? {};
+    // An sqs event names a queue of the app.
+    for (const [fn, config] of Object.entries(asRecord(asRecord(raw)?.['functions']) ?? {})) {
+      const events = asRecord(config)?.['events'];
+      if (!Array.isArray(events)) continue;
+      events.forEach((event: unknown, i) => {
+        const e = asRecord(event);
+        if (e?.['type'] !== 'sqs' || typeof e['queue'] !== 'string' || Object.hasOwn(queues, e['queue'])) return;
+        ctx.addIssue({ code: 'custom', path: ['functions', fn, 'events', i, 'sqs'], input: e['queue'], message: `expected the name of a queue of the app (under queues:), got "${e['queue']}"` });
+      });
+    }
     for (const [name, q] of Object.entries(queues)) {
       if (asRecord(q)?.['contentBasedDeduplication'] !== undefined && !name.endsWith('.fifo')) {
         ctx.addIssue({ code: 'custom', path: ['queues', name, 'contentBasedDeduplication'], input: true, message: 'expected only on a FIFO queue (a name ending in .fifo)' });

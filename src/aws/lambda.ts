@@ -6,12 +6,14 @@
  */
 import { PlatformError, isPlatformError, type ErrorCode } from '../core/errors.js';
 import { ASYNC_DEFAULTS, INVOCATION_TYPES, type AsyncConfig, type FunctionInfo, type FunctionsService, type InvocationType } from '../services/functions/index.js';
+import { eventSourceMappings } from './lambda-event-sources.js';
 import type { AwsRequest, AwsResponse } from './types.js';
 
 /** PlatformError code → Lambda's HTTP status and error type. */
 const ERRORS: Partial<Record<ErrorCode, readonly [number, string]>> = {
   FUNCTION_NOT_FOUND: [404, 'ResourceNotFoundException'],
   QUEUE_NOT_FOUND: [404, 'ResourceNotFoundException'],
+  MAPPING_NOT_FOUND: [404, 'ResourceNotFoundException'],
   TOO_MANY_REQUESTS: [429, 'TooManyRequestsException'],
   PAYLOAD_TOO_LARGE: [413, 'RequestTooLargeException'],
   INVALID_REQUEST: [400, 'InvalidRequestContentException'],
@@ -25,6 +27,8 @@ const PREFIX = '/2015-03-31/functions';
 
 export interface LambdaApiOptions {
   readonly functions: FunctionsService;
+  readonly region: string;
+  readonly accountId: string;
   /** Base URL of this platform, for `Code.Location`. */
   readonly endpointUrl: () => string;
 }
@@ -44,6 +48,8 @@ async function route(options: LambdaApiOptions, req: AwsRequest, requestId: stri
   if (path === PREFIX && req.method === 'GET') {
     return listFunctions(functions, req, requestId);
   }
+  const mappings = await eventSourceMappings(functions, req, options.region, options.accountId);
+  if (mappings) return json(mappings.status, mappings.body, requestId);
   const config = /^\/2019-09-25\/functions\/([^/]+)\/event-invoke-config(\/list)?$/.exec(path);
   if (config) return eventInvokeConfig(functions, functionName(config[1]!), config[2] !== undefined, req, requestId);
   const m = /^\/2015-03-31\/functions\/([^/]+)(\/invocations|\/configuration)?$/.exec(path);

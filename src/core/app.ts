@@ -78,7 +78,23 @@ export interface FunctionConfig {
 }
 
 /** A discriminated union on `type`; later event sources add members. */
-export type FunctionEvent = HttpEvent;
+export type FunctionEvent = HttpEvent | SqsEvent;
+
+/** A queue of the app feeding the function batches of its messages (Lambda's SQS event source mapping). */
+export interface SqsEvent {
+  type: 'sqs';
+  /** A queue of the manifest's `queues`. */
+  queue: string;
+  /** 1–10 000 (10 for a FIFO queue); default 10. */
+  batchSize: number;
+  /** Seconds to gather a batch, 0–300; default 0. */
+  maximumBatchingWindow: number;
+  /** The function answers `batchItemFailures`: only those messages come back. */
+  reportBatchItemFailures: boolean;
+  /** Batches at once, 2–1000; default 5. */
+  maximumConcurrency?: number;
+  enabled: boolean;
+}
 
 export interface HttpEvent {
   type: 'http';

@@ -5,7 +5,21 @@ import type { Migration } from '../../ports/db.js';
 export type FunctionsTables = {
   event_invoke_configs: EventInvokeConfigsTable;
   async_invocations: AsyncInvocationsTable;
+  event_source_mappings: EventSourceMappingsTable;
 };
+
+/** Event source mappings made through the Lambda API (the manifest's are rebuilt on each deploy). */
+export interface EventSourceMappingsTable {
+  uuid: string;
+  fn: string;
+  queue: string;
+  batch_size: number;
+  batching_window: number;
+  report_failures: number;
+  max_concurrency: number | null;
+  enabled: number;
+  last_modified: number;
+}
 
 /** The latest asynchronous invocations of each function and where they stand (`nuvola invocations`). */
 export interface AsyncInvocationsTable {
@@ -58,6 +72,23 @@ export const functionsMigrations: readonly Migration[] = [
         .execute();
       // A function's latest first, and its pruning threshold, without a sort.
       await db.schema.createIndex('async_invocations_fn_updated').on('async_invocations').columns(['fn', 'updated_at']).execute();
+    },
+  },
+  {
+    id: 'functions/003-event-source-mappings',
+    async up(db) {
+      await db.schema
+        .createTable('event_source_mappings')
+        .addColumn('uuid', 'text', (c) => c.primaryKey())
+        .addColumn('fn', 'text', (c) => c.notNull())
+        .addColumn('queue', 'text', (c) => c.notNull())
+        .addColumn('batch_size', 'integer', (c) => c.notNull())
+        .addColumn('batching_window', 'integer', (c) => c.notNull())
+        .addColumn('report_failures', 'integer', (c) => c.notNull())
+        .addColumn('max_concurrency', 'integer')
+        .addColumn('enabled', 'integer', (c) => c.notNull())
+        .addColumn('last_modified', 'bigint', (c) => c.notNull())
+        .execute();
     },
   },
 ];

@@ -48,6 +48,8 @@ async function create(executor: ProbingExecutor): Promise<ServiceFace<FunctionsS
     endpointUrl: () => 'http://127.0.0.1:1',
     events: createPlatformEvents(),
     keys: new KeyRing(),
+    // No queues here: the apps of these tests have no sqs events.
+    use: <S,>() => ({}) as S,
   } as Partial<ServiceContext> as ServiceContext;
   return functionsModule.create(ctx);
 }

@@ -9,6 +9,7 @@ import { newAccessKey } from '../../core/access-keys.js';
 import { LAMBDA_LIMITS, runtimeMajor } from '../../core/lambda.js';
 import type { Executor, FunctionSpec, ProbeResult } from '../../ports/executor.js';
 import { AsyncInvoker, queueOf, type AsyncOutcome } from './async-invoker.js';
+import type { QueuesService } from '../queues/index.js';
 import { functionsMigrations } from './migrations.js';
 import { FunctionsService, type DeployedFunction, type FunctionInfo, type InvocationType } from './service.js';
 
@@ -20,6 +21,8 @@ export const functionsModule: ServiceModule<FunctionsService> = {
     const functions: FunctionsService = new FunctionsService({
       executor: ctx.executor,
       db: ctx.db,
+      queues: ctx.use<QueuesService>('queues'),
+      onWarning: (message) => ctx.events.emit('warning', message),
       clock: ctx.clock,
       region: ctx.region,
       accountId: ctx.accountId,
@@ -80,6 +83,17 @@ export const functionsModule: ServiceModule<FunctionsService> = {
         });
         await checkHandlers(ctx.executor, newCode);
         await functions.deploy(deployed);
+        await functions.deployEventSources(
+          app.manifest.app,
+          new Map(
+            Object.values(app.manifest.functions).map((fn) => [
+              fn.name,
+              fn.events
+                .filter((e) => e.type === 'sqs')
+                .map((e) => ({ queue: e.queue, batchSize: e.batchSize, maximumBatchingWindow: e.maximumBatchingWindow, reportBatchItemFailures: e.reportBatchItemFailures, maximumConcurrency: e.maximumConcurrency, enabled: e.enabled })),
+            ]),
+          ),
+        );
         for (const f of deployed) ctx.keys.add(f.credentials, { kind: 'function', name: f.name });
         const names = new Set(deployed.map((f) => f.name));
         for (const [name, f] of before) if (!names.has(name)) ctx.keys.remove(f.credentials.accessKeyId);
@@ -88,7 +102,7 @@ export const functionsModule: ServiceModule<FunctionsService> = {
       health: () => ({ functions: functions.list().length }),
       // Asynchronous invocations in flight finish (or fail, once the executor is closed) first.
       close: () => functions.drain(),
-      aws: { lambda: (req) => handleLambdaRequest({ functions, endpointUrl: ctx.endpointUrl }, req) },
+      aws: { lambda: (req) => handleLambdaRequest({ functions, endpointUrl: ctx.endpointUrl, region: ctx.region, accountId: ctx.accountId }, req) },
       control: [
         {
           method: 'GET',

@@ -9,6 +9,9 @@ import type { Clock } from '../../ports/clock.js';
 import type { Db, DbSchema } from '../../ports/db.js';
 import type { Executor, FunctionSpec, InvokeResult, LogRecord } from '../../ports/executor.js';
 import type { AsyncConfig, AsyncInvoker, AsyncOutcome } from './async-invoker.js';
+import type { QueuesService } from '../queues/index.js';
+import { EventSources, type EventSourceMapping } from './event-sources.js';
+import { Mappings, type MappingInput } from './mappings.js';
 import type { FunctionsTables } from './migrations.js';
 
 export interface DeployedFunction extends FunctionSpec {
@@ -53,6 +56,9 @@ export interface FunctionsServiceDeps {
   readonly accountId: string;
   /** Where `Event` invocations are queued and run from. */
   readonly asyncInvoker: AsyncInvoker;
+  /** The queues that feed functions through event source mappings. */
+  readonly queues: QueuesService;
+  readonly onWarning: (message: string) => void;
 }
 
 /** Deployed functions and their invocation. Function errors are results; platform faults throw `PlatformError`. */
@@ -66,11 +72,55 @@ export class FunctionsService {
   private asyncOverrides = new Map<string, { config: AsyncConfig; lastModified: number }>();
   private readonly db: Kysely<DbSchema & FunctionsTables>;
   private outcomesSincePrune = 0;
+  private readonly mappings: Mappings;
+  private readonly eventSources: EventSources;
   private readonly tails = new Map<string, string[]>();
 
   constructor(deps: FunctionsServiceDeps) {
     this.deps = deps;
     this.db = deps.db.kysely.withTables<FunctionsTables>();
+    this.mappings = new Mappings(this.db, deps.clock);
+    this.eventSources = new EventSources({ executor: deps.executor, clock: deps.clock, region: deps.region, queues: () => deps.queues, onWarning: deps.onWarning });
+  }
+
+  /** Sets the manifest's event source mappings (after `deploy`), checked as Lambda checks them, and runs them all. */
+  async deployEventSources(app: string, byFunction: ReadonlyMap<string, readonly Omit<MappingInput, 'functionName'>[]>): Promise<void> {
+    for (const [fn, events] of byFunction) for (const e of events) await this.mappings.check({ ...e, functionName: fn }, this.deps.queues, this.get(fn).timeoutSeconds);
+    this.mappings.setManifest(app, byFunction, this.deps.clock.now());
+    await this.mappings.forgetFunctionsOtherThan(new Set(this.functions.keys()));
+    await this.eventSources.apply(await this.mappings.all());
+  }
+
+  listMappings(filter: { functionName?: string | undefined; queue?: string | undefined }): Promise<EventSourceMapping[]> {
+    const fn = filter.functionName === undefined ? undefined : this.get(filter.functionName).name;
+    return this.mappings.all().then((all) => all.filter((m) => (fn === undefined || m.functionName === fn) && (filter.queue === undefined || m.queue === filter.queue)));
+  }
+
+  getMapping(uuid: string): Promise<EventSourceMapping> {
+    return this.mappings.get(uuid);
+  }
+
+  async createMapping(input: MappingInput): Promise<EventSourceMapping> {
+    const fn = this.get(input.functionName);
+    await this.mappings.check({ ...input, functionName: fn.name }, this.deps.queues, fn.timeoutSeconds);
+    const created = await this.mappings.create({ ...input, functionName: fn.name });
+    await this.eventSources.apply(await this.mappings.all());
+    return created;
+  }
+
+  async updateMapping(uuid: string, patch: Partial<MappingInput>): Promise<EventSourceMapping> {
+    const current = await this.mappings.get(uuid);
+    const fn = this.get(patch.functionName ?? current.functionName);
+    await this.mappings.check({ ...current, ...patch, functionName: fn.name }, this.deps.queues, fn.timeoutSeconds);
+    const updated = await this.mappings.update(uuid, { ...patch, functionName: fn.name });
+    await this.eventSources.apply(await this.mappings.all());
+    return updated;
+  }
+
+  async deleteMapping(uuid: string): Promise<EventSourceMapping> {
+    const deleted = await this.mappings.delete(uuid);
+    await this.eventSources.apply(await this.mappings.all());
+    return deleted;
   }
 
   async deploy(functions: readonly DeployedFunction[]): Promise<void> {
@@ -207,6 +257,7 @@ export class FunctionsService {
 
   /** Stops running queued asynchronous invocations and waits for those in flight (for an orderly stop). */
   async drain(): Promise<void> {
+    await this.eventSources.close();
     await this.deps.asyncInvoker.close();
   }
 }
