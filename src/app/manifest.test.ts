@@ -215,7 +215,7 @@ provider: aws
 `),
     ).toEqual([
       'nuvola.yaml:5:13 functions.getItem.memory — expected an integer from 128 to 10240 (MB), got 99999',
-      'nuvola.yaml:6:5 functions.getItem.memroy — unknown key "memroy"; allowed keys: handler, runtime, memory, timeout, ephemeralStorage, environment, reservedConcurrency, provisionedConcurrency, instanceConcurrency, maximumRetryAttempts, maximumEventAge, destinations, events, package',
+      'nuvola.yaml:6:5 functions.getItem.memroy — unknown key "memroy"; allowed keys: handler, runtime, memory, timeout, ephemeralStorage, environment, reservedConcurrency, provisionedConcurrency, instanceConcurrency, maximumRetryAttempts, maximumEventAge, deadLetterQueue, destinations, events, package',
       'nuvola.yaml:9:15 functions.getItem.events[1].http — expected a greedy parameter like {proxy+} only as the last segment, got "/a/{proxy+}/b"',
       'nuvola.yaml:10:15 functions.getItem.events[2].http — expected a method among GET POST PUT PATCH DELETE HEAD OPTIONS ANY, got "FETCH"',
       'nuvola.yaml:11:9 functions.getItem.events[3] — unknown event type "kafka"; supported: http, sqs',

@@ -279,9 +279,10 @@ const functionSchema = section('a mapping with at least a handler', {
   instanceConcurrency: intIn(LIMITS.INSTANCE_CONCURRENCY, 'invocations at once per instance').default(LIMITS.INSTANCE_CONCURRENCY.default),
   maximumRetryAttempts: intIn(LIMITS.MAXIMUM_RETRY_ATTEMPTS, 'retries').default(LIMITS.MAXIMUM_RETRY_ATTEMPTS.default),
   maximumEventAge: intIn(LIMITS.MAXIMUM_EVENT_AGE_SECONDS, 'seconds').default(LIMITS.MAXIMUM_EVENT_AGE_SECONDS.default),
+  deadLetterQueue: z.string({ error: 'expected the name of a queue of the app' }).optional(),
   destinations: section('a mapping with onSuccess and/or onFailure', {
-    onSuccess: z.string({ error: 'expected the name of a function of the app' }).optional(),
-    onFailure: z.string({ error: 'expected the name of a function of the app' }).optional(),
+    onSuccess: z.string({ error: 'expected the name of a function of the app, or the ARN of one of its queues' }).optional(),
+    onFailure: z.string({ error: 'expected the name of a function of the app, or the ARN of one of its queues' }).optional(),
   }).optional(),
   events: z.array(eventSchema, { error: 'expected a list of events, e.g. - http: GET /items' }).default([]),
   package: packageSchema.optional(),
@@ -491,14 +492,20 @@ export const manifestSchema = z.preprocess(withDefaults, section('a mapping with
       if (first === undefined) sitePaths.set(at, name);
       else ctx.addIssue({ code: 'custom', path: ['sites', name, 'path'], input: p, message: `site "${first}" is already served at ${at}` });
     }
-    // Destinations name functions of the app (queues and buses follow with their services).
+    // Destinations name functions or queues of the app (buses follow with their service).
     const functions = asRecord(asRecord(raw)?.['functions']) ?? {};
     for (const [fn, config] of Object.entries(functions)) {
       const destinations = asRecord(asRecord(config)?.['destinations']) ?? {};
       for (const key of ['onSuccess', 'onFailure']) {
         const target = destinations[key];
         if (typeof target !== 'string' || Object.hasOwn(functions, target)) continue;
-        ctx.addIssue({ code: 'custom', path: ['functions', fn, 'destinations', key], input: target, message: `expected the name of a function of the app, got "${target}"` });
+        const queue = /^arn:aws:sqs:[^:]*:\d*:([A-Za-z0-9_.-]+)$/.exec(target)?.[1];
+        if (queue !== undefined && Object.hasOwn(queues, queue)) continue;
+        ctx.addIssue({ code: 'custom', path: ['functions', fn, 'destinations', key], input: target, message: `expected the name of a function of the app, or the ARN of one of its queues, got "${target}"` });
+      }
+      const dlq = asRecord(config)?.['deadLetterQueue'];
+      if (typeof dlq === 'string' && !Object.hasOwn(queues, dlq)) {
+        ctx.addIssue({ code: 'custom', path: ['functions', fn, 'deadLetterQueue'], input: dlq, message: `expected the name of a queue of the app (under queues:), got "${dlq}"` });
       }
     }
   }, { when: () => true }))

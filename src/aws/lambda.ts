@@ -90,7 +90,7 @@ async function eventInvokeConfig(functions: FunctionsService, name: string, list
   const describe = () => {
     const fn = functions.get(name);
     const { config, lastModified } = functions.eventInvokeConfig(name);
-    const destination = (to: string | undefined) => (to === undefined ? {} : { Destination: functions.get(to).arn });
+    const destination = (to: string | undefined) => (to === undefined ? {} : { Destination: to.startsWith('arn:aws:sqs:') ? to : functions.get(to).arn });
     return {
       LastModified: lastModified / 1000,
       FunctionArn: `${fn.arn}:$LATEST`,
@@ -140,12 +140,13 @@ async function eventInvokeConfig(functions: FunctionsService, name: string, list
   return json(200, describe(), requestId);
 }
 
-/** A destination's function name, from its name or ARN; another kind of ARN is not a destination here (yet). */
+/** A destination: a function's name (from its name or ARN), or a queue's ARN; other kinds of ARN are not destinations here (yet). */
 function destinationFunction(destination: string): string {
   const m = /^arn:aws[a-zA-Z-]*:lambda:[^:]*:\d{12}:function:([a-zA-Z0-9-_]+)(?::\$LATEST)?$/.exec(destination);
   if (m) return m[1]!;
   if (/^[a-zA-Z0-9-_]{1,64}$/.test(destination)) return destination;
-  throw new PlatformError('INVALID_PARAMETER', `The destination ARN ${destination} is not supported: destinations are functions of the app`, { destination });
+  if (/^arn:aws:sqs:[^:]*:\d{12}:[A-Za-z0-9_.-]{1,80}$/.test(destination)) return destination;
+  throw new PlatformError('INVALID_PARAMETER', `The destination ARN ${destination} is not supported: destinations are functions and queues of the app`, { destination });
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
@@ -220,6 +221,7 @@ function configuration(fn: FunctionInfo): Record<string, unknown> {
     Timeout: fn.timeoutSeconds,
     MemorySize: fn.memoryMb,
     EphemeralStorage: { Size: fn.ephemeralStorageMb },
+    ...(fn.async.deadLetterQueue ? { DeadLetterConfig: { TargetArn: `arn:aws:sqs:${fn.arn.split(':')[3]}:${fn.arn.split(':')[4]}:${fn.async.deadLetterQueue}` } } : {}),
     LastModified: new Date(fn.lastModified).toISOString().replace('Z', '+0000'),
     CodeSha256: Buffer.from(fn.codeSha256, 'hex').toString('base64'),
     Version: '$LATEST',

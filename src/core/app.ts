@@ -68,6 +68,8 @@ export interface FunctionConfig {
   maximumEventAge: number;
   /** Functions of the app that get Lambda's destination record of an asynchronous invocation. */
   destinations?: { onSuccess?: string; onFailure?: string };
+  /** A queue of the app that gets the event of an asynchronous invocation that finally failed (Lambda's DeadLetterConfig). */
+  deadLetterQueue?: string;
   events: FunctionEvent[];
   /**
    * Globs of files copied beside the code, relative to the app dir: the app's `package.include`,

@@ -60,6 +60,24 @@ describe('event source mappings', () => {
     }
   });
 
+  it("sends a failed asynchronous invocation's event to its dead-letter queue and Lambda's record to its onFailure queue", async () => {
+    const accepted = await nuvola.control('/functions/flaky/invoke?type=Event', { method: 'POST', body: '{"order":7}' });
+    const { requestId } = (await accepted.json()) as { requestId: string };
+    const take = async (queue: string) => {
+      let got: { Body?: string; MessageAttributes?: Record<string, { StringValue?: string }> }[] = [];
+      await eventually(async () => {
+        got = (await sqs.send(new ReceiveMessageCommand({ QueueUrl: url(queue), MessageAttributeNames: ['All'], WaitTimeSeconds: 1 }))).Messages ?? [];
+        return got.length > 0;
+      }, 20_000, 100);
+      return got[0]!;
+    };
+    const dead = await take('flaky-dlq');
+    expect(JSON.parse(dead.Body!)).toEqual({ order: 7 });
+    expect(dead.MessageAttributes).toMatchObject({ RequestID: { StringValue: requestId }, ErrorCode: { StringValue: '200' }, ErrorMessage: { StringValue: 'always broken' } });
+    const record = JSON.parse((await take('failures')).Body!) as Record<string, unknown>;
+    expect(record).toMatchObject({ requestContext: { requestId, condition: 'RetriesExhausted', approximateInvokeCount: 1 }, requestPayload: { order: 7 }, responsePayload: { errorMessage: 'always broken' } });
+  });
+
   it('creates, lists, gets and deletes mappings through the Lambda API, and refuses what Lambda refuses', async () => {
     const listed = await lambda.send(new ListEventSourceMappingsCommand({ FunctionName: 'consume' }));
     expect(listed.EventSourceMappings).toEqual([

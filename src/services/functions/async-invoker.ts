@@ -20,9 +20,11 @@ export interface AsyncConfig {
   readonly maximumRetryAttempts: number;
   /** An event older than this is not run any more: 60–21600 s. */
   readonly maximumEventAgeSeconds: number;
-  /** Function names that get Lambda's destination record. */
+  /** Function names, or queue ARNs (`arn:aws:sqs:…:<queue>`), that get Lambda's destination record. */
   readonly onSuccess?: string | undefined;
   readonly onFailure?: string | undefined;
+  /** A queue that gets the event itself once it finally failed (Lambda's DeadLetterConfig). */
+  readonly deadLetterQueue?: string | undefined;
 }
 
 export const ASYNC_DEFAULTS: AsyncConfig = { maximumRetryAttempts: 2, maximumEventAgeSeconds: 6 * 60 * 60 };
@@ -43,6 +45,8 @@ export interface AsyncInvokerDeps {
   readonly accountId: string;
   /** A failure nobody else hears of (no onFailure destination), or a fault of the dispatcher itself. */
   readonly onWarning: (message: string) => void;
+  /** Sends a message to a queue of the app (destinations and dead-letter queues that are queues). */
+  readonly sendToQueue?: ((queue: string, body: string, attributes?: Record<string, { DataType: string; StringValue: string }>) => Promise<void>) | undefined;
   /** Each attempt's outcome, kept for `nuvola invocations`: a failure is never silent. */
   readonly onOutcome?: ((outcome: AsyncOutcome) => Promise<void>) | undefined;
 }
@@ -261,11 +265,20 @@ class Dispatcher {
 
   /** Sends the failure to the onFailure destination, or warns; the destination it went to. */
   private async fail(event: QueuedEvent, condition: 'RetriesExhausted' | 'EventAgeExceeded', result: InvokeResult | undefined): Promise<string | undefined> {
-    const { onFailure } = this.target.async;
-    if (onFailure !== undefined && this.lookup(onFailure)) {
+    const { onFailure, deadLetterQueue } = this.target.async;
+    if (deadLetterQueue !== undefined && this.deps.sendToQueue) {
+      // As Lambda's dead-letter queue: the event itself, with why it is there.
+      await this.deps.sendToQueue(deadLetterQueue, event.payload, {
+        RequestID: { DataType: 'String', StringValue: event.requestId },
+        ErrorCode: { DataType: 'Number', StringValue: '200' },
+        ErrorMessage: { DataType: 'String', StringValue: (result?.error?.message ?? 'Event age exceeded').slice(0, 1000) || 'Unhandled' },
+      });
+    }
+    if (onFailure !== undefined && (isQueueArn(onFailure) || this.lookup(onFailure))) {
       await this.destination(onFailure, event, condition, result);
       return onFailure;
     }
+    if (deadLetterQueue !== undefined) return deadLetterQueue;
     const why = condition === 'EventAgeExceeded' ? 'its event grew older than the maximum event age' : `${event.attempts + 1} attempts failed: ${result?.error?.type}: ${result?.error?.message}`;
     this.deps.onWarning(`asynchronous invocation ${event.requestId} of ${this.target.name} failed: ${why}`);
     return undefined;
@@ -274,7 +287,7 @@ class Dispatcher {
   /** Sends Lambda's destination record to the function `to`, asynchronously (and durably) in turn; whether it went. */
   private async destination(to: string | undefined, event: QueuedEvent, condition: string, result: InvokeResult | undefined): Promise<boolean> {
     if (to === undefined) return false;
-    if (!this.lookup(to)) {
+    if (!isQueueArn(to) && !this.lookup(to)) {
       this.deps.onWarning(`asynchronous invocation ${event.requestId} of ${this.target.name}: destination ${to} is not a function of the app`);
       return false;
     }
@@ -296,11 +309,19 @@ class Dispatcher {
           }
         : {}),
     };
+    if (isQueueArn(to)) {
+      if (!this.deps.sendToQueue) return false;
+      await this.deps.sendToQueue(to.slice(to.lastIndexOf(':') + 1), JSON.stringify(record));
+      return true;
+    }
     const queued: QueuedEvent = { requestId: globalThis.crypto.randomUUID(), payload: JSON.stringify(record), attempts: 0, queuedAt: clock.now() };
     await this.deps.broker.publish(queueOf(to), [{ body: JSON.stringify(queued) }]);
     return true;
   }
 }
+
+/** A destination that is a queue of the app, by its ARN. */
+export const isQueueArn = (to: string): boolean => to.startsWith('arn:aws:sqs:');
 
 function parseQueued(body: string): QueuedEvent | undefined {
   try {

@@ -35,6 +35,10 @@ export const functionsModule: ServiceModule<FunctionsService> = {
         onWarning: (message) => ctx.events.emit('warning', message),
         // Called once invocations run, long after `functions` exists.
         onOutcome: (o: AsyncOutcome): Promise<void> => functions.recordOutcome(o),
+        sendToQueue: async (queue, body, attributes) => {
+          const [sent] = await ctx.use<QueuesService>('queues').send(queue, [{ body, attributes }], 'lambda');
+          if (sent instanceof Error) throw sent;
+        },
       }),
     });
     ctx.events.on('log', (record) => functions.observeLog(record));
@@ -69,6 +73,7 @@ export const functionsModule: ServiceModule<FunctionsService> = {
               maximumEventAgeSeconds: fn.maximumEventAge,
               onSuccess: fn.destinations?.onSuccess,
               onFailure: fn.destinations?.onFailure,
+              deadLetterQueue: fn.deadLetterQueue,
             },
             credentials: previous?.credentials ?? newAccessKey('ASIA'),
             codeSize: bundle.size,

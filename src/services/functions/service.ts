@@ -8,7 +8,7 @@ import type { Kysely } from 'kysely';
 import type { Clock } from '../../ports/clock.js';
 import type { Db, DbSchema } from '../../ports/db.js';
 import type { Executor, FunctionSpec, InvokeResult, LogRecord } from '../../ports/executor.js';
-import type { AsyncConfig, AsyncInvoker, AsyncOutcome } from './async-invoker.js';
+import { isQueueArn, type AsyncConfig, type AsyncInvoker, type AsyncOutcome } from './async-invoker.js';
 import type { QueuesService } from '../queues/index.js';
 import { EventSources, type EventSourceMapping } from './event-sources.js';
 import { Mappings, type MappingInput } from './mappings.js';
@@ -145,9 +145,9 @@ export class FunctionsService {
   async setEventInvokeConfig(name: string, config: AsyncConfig | undefined): Promise<void> {
     const fn = this.get(name);
     for (const to of [config?.onSuccess, config?.onFailure]) {
-      if (to !== undefined && !this.functions.has(to)) {
-        throw new PlatformError('INVALID_PARAMETER', `The destination ${to} is not a function of the app (queues, topics and buses are not destinations yet)`, { destination: to });
-      }
+      if (to === undefined || this.functions.has(to)) continue;
+      if (isQueueArn(to) && (await this.deps.queues.resolve(to.slice(to.lastIndexOf(':') + 1)).catch(() => undefined))) continue;
+      throw new PlatformError('INVALID_PARAMETER', `The destination ${to} is not a function or queue of the app (topics and buses are not destinations yet)`, { destination: to });
     }
     if (config) {
       const lastModified = this.deps.clock.now();
