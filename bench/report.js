@@ -73,6 +73,11 @@ export function tableRows(r) {
       ? ['BullMQ (Redis)', `skipped: ${clip(r.broker.bullmq.skipped, 60)}`, '']
       : [`BullMQ ${r.broker.bullmq.version} jobs/s, add → worker, batches of 10`, r.broker.bullmq.perSec, ''],
     ['Broker ÷ BullMQ', r.broker.ratio, '', ['≥', 2]],
+    [`SQS API msgs/s, SendMessageBatch → ReceiveMessage → DeleteMessageBatch (n=${r.sqs.messages})`, r.sqs.api.perSec, ''],
+    ['SQS API ÷ BullMQ', r.broker.bullmq.perSec ? Math.round((r.sqs.api.perSec / r.broker.bullmq.perSec) * 100) / 100 : 'no BullMQ', '', ['≥', 0.5]],
+    [`queue → function msgs/s (burst of ${r.sqs.messages}, batches of 10)`, r.sqs.feed.perSec, ''],
+    [`queue → function hop p50 (n=${r.sqs.feed.hops}, one at a time)`, r.sqs.feed.hopP50Ms, 'ms', ['≤', 5]],
+    ['queue → function hop p99', r.sqs.feed.hopP99Ms, 'ms'],
   ];
   return rows.map(([metric, value, unit, target]) => ({
     metric,

@@ -19,6 +19,7 @@ import { FUNCTIONS, measureParallelColdStarts } from './measure/parallel-cold.js
 import { measureReady } from './measure/ready.js';
 import { measureReload } from './measure/reload.js';
 import { measureSite } from './measure/site.js';
+import { measureSqs } from './measure/sqs.js';
 import { measureThroughput } from './measure/throughput.js';
 import { formatTable, peerVersions, tableRows, WORKER_FLOOR_THREADS } from './report.js';
 
@@ -45,6 +46,8 @@ const config = Object.freeze({
   // Nuvola' own default; the cold-start loop waits for at least this many booted spares.
   spares: Number(process.env.NUVOLA_SPARES || 2),
   brokerMessages: positiveInt('BENCH_BROKER_MESSAGES', 50_000),
+  sqsMessages: positiveInt('BENCH_SQS_MESSAGES', 5_000),
+  sqsHops: positiveInt('BENCH_SQS_HOPS', 50),
   readyStarts: 5,
   reloads: 3,
 });
@@ -109,8 +112,9 @@ async function main() {
 
   log('the Broker alone, and BullMQ on Redis');
   const broker = await measureBroker({ messages: config.brokerMessages, log });
+  const sqs = await measureSqs({ appDir: path.join(BENCH_DIR, 'app-queues'), messages: config.sqsMessages, hops: config.sqsHops, log });
 
-  const results = { config, throughput, burst, cold, parallelCold, memory, memoryAfterLoad, ready, reload, site, broker };
+  const results = { config, throughput, burst, cold, parallelCold, memory, memoryAfterLoad, ready, reload, site, broker, sqs };
   const rows = tableRows(results);
   const report = {
     startedAt: startedAt.toISOString(),

@@ -83,6 +83,7 @@ export interface QueueInfo {
   readonly attributes: QueueAttributes;
 }
 
+const IN_FLIGHT_RECOUNT_MS = 1_000;
 /** SQS refuses a second purge of a queue within this long. */
 const PURGE_INTERVAL_MS = 60_000;
 
@@ -93,6 +94,7 @@ export class QueuesService {
   private readonly deps: QueuesServiceDeps;
   private secret: Buffer | undefined;
   private readonly purgedAt = new Map<string, number>();
+  private readonly inFlightCounts = new Map<string, { n: number; at: number }>();
 
   constructor(deps: QueuesServiceDeps) {
     this.deps = deps;
@@ -305,8 +307,7 @@ export class QueuesService {
     const values = withDefaults(q.name, q.attributes);
     const visibility = options.visibilitySeconds ?? Number(values['VisibilityTimeout']);
     const wait = options.waitSeconds ?? Number(values['ReceiveMessageWaitTimeSeconds']);
-    const counts = await this.deps.broker.counts(brokerQueueOf(q.name));
-    if (counts.inFlight >= (q.fifo ? SQS_LIMITS.IN_FLIGHT.fifo : SQS_LIMITS.IN_FLIGHT.standard)) {
+    if ((await this.inFlight(q.name)) >= (q.fifo ? SQS_LIMITS.IN_FLIGHT.fifo : SQS_LIMITS.IN_FLIGHT.standard)) {
       throw new PlatformError('LIMIT_EXCEEDED', 'You have reached the maximum number of in-flight messages for this queue.');
     }
     const deliveries = await this.deps.broker.pull(brokerQueueOf(q.name), { max: options.max, visibilityMs: visibility * 1000, waitMs: wait * 1000, signal: options.signal });
@@ -354,6 +355,19 @@ export class QueuesService {
     }
     this.purgedAt.set(q.name, now);
     await this.deps.broker.purge(brokerQueueOf(q.name));
+  }
+
+  /**
+   * Messages in flight, counted at most once a second per queue: counting is a scan, and SQS's
+   * limit is approximate too (its counts are "approximate").
+   */
+  private async inFlight(name: string): Promise<number> {
+    const now = this.deps.clock.now();
+    const cached = this.inFlightCounts.get(name);
+    if (cached && now - cached.at < IN_FLIGHT_RECOUNT_MS) return cached.n;
+    const n = (await this.deps.broker.counts(brokerQueueOf(name))).inFlight;
+    this.inFlightCounts.set(name, { n, at: now });
+    return n;
   }
 
   /** The queues whose redrive policy names `name` as their dead-letter queue. */
