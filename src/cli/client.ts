@@ -62,6 +62,15 @@ export function controlClient(baseUrl: string, token: string | undefined) {
       const res = await call('/queues');
       return ((await res.json()) as { queues: { name: string; visible: number; inFlight: number; delayed: number; deadLetterQueue?: string }[] }).queues;
     },
+    async peek(queue: string, max: number): Promise<{ messageId: string; body: string; attributes: Record<string, { DataType: string; StringValue?: string }>; groupId?: string; sentAt: number; receiveCount: number }[]> {
+      const res = await call(`/queues/${encodeURIComponent(queue)}/peek?max=${max}`);
+      return ((await res.json()) as { messages: never[] }).messages;
+    },
+    /** Moves a dead-letter queue's messages back to where they were sent, or to `to`; how many. */
+    async redrive(queue: string, to: string | undefined): Promise<number> {
+      const res = await call(`/queues/${encodeURIComponent(queue)}/redrive${to ? `?to=${encodeURIComponent(to)}` : ''}`, { method: 'POST' });
+      return ((await res.json()) as { moved: number }).moved;
+    },
     async sites(): Promise<SiteListing[]> {
       const res = await call('/sites');
       return ((await res.json()) as { sites: SiteListing[] }).sites;

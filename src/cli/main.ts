@@ -107,10 +107,33 @@ program
     else for (const r of await client.logs(fn, Number(opts.lines))) print(r);
   });
 
-program
+const queuesCommand = program
   .command('queues')
   .description("the app's queues and those of asynchronous invocations: messages waiting, in flight and delayed, and the dead-letter queue")
+  .addOption(urlOption);
+queuesCommand
+  .command('peek')
+  .description("a queue's messages as they sit there, without receiving them")
+  .argument('<queue>', 'the queue name')
+  .option('-n, --max <n>', 'how many', '10')
   .addOption(urlOption)
+  .action(async (queue: string, opts: { max: string; url?: string }) => {
+    for (const m of await platform(opts.url ?? queuesCommand.opts<{ url?: string }>().url).peek(queue, Number(opts.max))) {
+      const attributes = Object.entries(m.attributes).map(([k, v]) => `${k}=${v.StringValue ?? '(binary)'}`).join(' ');
+      process.stdout.write(`${new Date(m.sentAt).toISOString()}\t${m.messageId}\treceived ${m.receiveCount}\t${m.groupId ? `group ${m.groupId}\t` : ''}${m.body}${attributes ? `\t${attributes}` : ''}\n`);
+    }
+  });
+queuesCommand
+  .command('redrive')
+  .description("move a dead-letter queue's messages back to the queues they were sent to (or to --to)")
+  .argument('<queue>', 'the dead-letter queue')
+  .option('--to <queue>', 'move them all to this queue instead')
+  .addOption(urlOption)
+  .action(async (queue: string, opts: { to?: string; url?: string }) => {
+    const moved = await platform(opts.url ?? queuesCommand.opts<{ url?: string }>().url).redrive(queue, opts.to);
+    process.stdout.write(`${queue}: moved ${moved} message${moved === 1 ? '' : 's'}\n`);
+  });
+queuesCommand
   .action(async (opts: { url?: string }) => {
     const client = platform(opts.url);
     process.stdout.write('queue\twaiting\tin flight\tdelayed\tdead-letter queue\n');

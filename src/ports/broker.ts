@@ -62,6 +62,17 @@ export interface Delivery {
   readonly receipt: string;
 }
 
+/** A message as it sits in its queue. */
+export interface PeekedMessage {
+  readonly id: string;
+  readonly body: string;
+  readonly attributes: Readonly<Record<string, string>>;
+  readonly groupId: string | undefined;
+  readonly sentAt: number;
+  /** Pulls so far. */
+  readonly receiveCount: number;
+}
+
 export interface PullOptions {
   /** At most this many messages (1–10 000). */
   readonly max: number;
@@ -100,6 +111,11 @@ export interface Broker {
   release(queue: string, receipt: string, delayMs: number): Promise<boolean>;
   /** Deletes every message of the queue. */
   purge(queue: string): Promise<void>;
+  /**
+   * Up to `max` of the queue's messages, oldest first, in flight or not, without delivering them: no
+   * receive counted, nothing hidden (for someone looking at a queue, never for its consumers).
+   */
+  peek(queue: string, max: number): Promise<PeekedMessage[]>;
   counts(queue: string): Promise<QueueCounts>;
   /** Finishes the writes under way; later calls fail with `SHUTTING_DOWN`, waiting pulls answer nothing. */
   close(): Promise<void>;

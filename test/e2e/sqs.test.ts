@@ -170,10 +170,23 @@ describe('SQS', () => {
     expect(JSON.parse(received.stdout)).toMatchObject({ Messages: [expect.objectContaining({ Body: 'from the cli' })] });
   });
 
-  it('lists queues with their counts from `nuvola queues`', async () => {
-    const out = await runCli(['queues'], { NUVOLA_URL: nuvola.url });
+  it('lists queues with their counts, peeks into one and redrives a dead-letter queue from `nuvola queues`', async () => {
+    const env = { NUVOLA_URL: nuvola.url };
+    const out = await runCli(['queues'], env);
     expect(out.stdout).toMatch(/^jobs\t\d+\t\d+\t\d+\tjobs-dlq$/m);
     expect(out.stdout).toMatch(/^orders\.fifo\t/m);
+    await sqs.send(new PurgeQueueCommand({ QueueUrl: url('jobs-dlq') }));
+    await sqs.send(new SendMessageCommand({ QueueUrl: url('jobs-dlq'), MessageBody: 'stuck', MessageAttributes: { why: { DataType: 'String', StringValue: 'test' } } }));
+    const peeked = await runCli(['queues', 'peek', 'jobs-dlq'], env);
+    expect(peeked.stdout).toMatch(/\treceived 0\tstuck\twhy=test\n$/);
+    // Peeking received nothing: it is still there to receive.
+    expect((await runCli(['queues', 'peek', 'jobs-dlq'], env)).stdout).toContain('received 0');
+    const redriven = await runCli(['queues', 'redrive', 'jobs-dlq', '--to', 'jobs'], env);
+    expect(redriven.stdout).toBe('jobs-dlq: moved 1 message\n');
+    const { Messages } = await sqs.send(new ReceiveMessageCommand({ QueueUrl: url('jobs') }));
+    expect(Messages![0]!.Body).toBe('stuck');
+    const missing = await runCli(['queues', 'peek', 'nope'], env);
+    expect(missing.stderr).toContain('The specified queue does not exist.');
   });
 });
 

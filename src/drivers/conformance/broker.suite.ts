@@ -76,6 +76,22 @@ export function describeBrokerConformance(name: string, open: (setup: BrokerSetu
       expect(await broker.release('q', 'nonsense', 0)).toBe(false);
     });
 
+    it('shows messages without delivering them: no receive counted, nothing hidden', async () => {
+      await broker.publish('q', [{ body: 'first', attributes: { k: 'v' } }, { body: 'second', delayMs: 5_000 }]);
+      const [pulled] = await broker.pull('q', { max: 1, visibilityMs: 30_000 });
+      const peeked = await broker.peek('q', 10);
+      expect(peeked.map((m) => [m.body, m.receiveCount])).toEqual([
+        ['first', 1],
+        ['second', 0],
+      ]);
+      expect(peeked[0]).toMatchObject({ id: pulled!.id, attributes: { k: 'v' }, sentAt: setup.clock.now() });
+      expect(await broker.peek('q', 1)).toHaveLength(1);
+      expect(await broker.counts('q')).toEqual({ visible: 0, inFlight: 1, delayed: 1 });
+      expect(await broker.ack('q', [pulled!.receipt])).toEqual([true]);
+      const err = await broker.peek('nope', 1).catch((e: unknown) => e);
+      expect(isPlatformError(err, 'QUEUE_NOT_FOUND')).toBe(true);
+    });
+
     it('holds a delayed message until its delay has passed', async () => {
       await broker.publish('q', [{ body: 'later', delayMs: 10_000 }, { body: 'now' }]);
       expect(await broker.counts('q')).toEqual({ visible: 1, inFlight: 0, delayed: 1 });

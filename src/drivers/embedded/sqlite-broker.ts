@@ -11,7 +11,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { PlatformError } from '../../core/errors.js';
-import type { Broker, Delivery, Published, PublishInput, PullOptions, QueueCounts, QueueOptions } from '../../ports/broker.js';
+import type { Broker, Delivery, Published, PeekedMessage, PublishInput, PullOptions, QueueCounts, QueueOptions } from '../../ports/broker.js';
 import type { Clock } from '../../ports/clock.js';
 import { Database, type SqliteDatabase } from './better-sqlite3.js';
 
@@ -169,6 +169,20 @@ export class SqliteBroker implements Broker {
     this.open();
     this.queue(queue);
     this.stmt.purge.run(queue);
+  }
+
+  async peek(queue: string, max: number): Promise<PeekedMessage[]> {
+    this.open();
+    this.queue(queue);
+    const rows = this.stmt.ordered.all(queue, Math.max(0, Math.min(max, 10_000))) as MessageRow[];
+    return rows.map((r) => ({
+      id: r.id,
+      body: r.body,
+      attributes: r.attributes ? (JSON.parse(r.attributes) as Record<string, string>) : {},
+      groupId: r.group_id ?? undefined,
+      sentAt: r.sent_at,
+      receiveCount: r.receive_count,
+    }));
   }
 
   async counts(queue: string): Promise<QueueCounts> {

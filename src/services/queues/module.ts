@@ -38,6 +38,19 @@ export const queuesModule: ServiceModule<QueuesService> = {
             return { kind: 'json', body: { queues: out } };
           },
         },
+        {
+          method: 'GET',
+          path: 'queues/:name/peek',
+          handle: async (req) => {
+            const max = Math.min(100, Math.max(1, Number(req.query.get('max') ?? 10) || 10));
+            return { kind: 'json', body: { messages: await queues.peek(req.params['name']!, max) } };
+          },
+        },
+        {
+          method: 'POST',
+          path: 'queues/:name/redrive',
+          handle: async (req) => ({ kind: 'json', body: { moved: await queues.move(req.params['name']!, req.query.get('to') ?? undefined) } }),
+        },
       ],
       summary: () => declared.map((name) => `${name}  ${queues.url(name)}`),
     };

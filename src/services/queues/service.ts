@@ -370,6 +370,21 @@ export class QueuesService {
     return n;
   }
 
+  /** Up to `max` messages of the queue as they sit there, without receiving them (`nuvola queues peek`). */
+  async peek(name: string, max: number): Promise<{ messageId: string; body: string; attributes: Record<string, MessageAttributeValue>; groupId?: string | undefined; sentAt: number; receiveCount: number }[]> {
+    const q = await this.resolve(name);
+    const messages = await this.deps.broker.peek(brokerQueueOf(q.name), max);
+    return messages.map((m) => {
+      let envelope: Partial<Envelope> = {};
+      try {
+        envelope = JSON.parse(m.attributes['sqs'] ?? '{}') as Envelope;
+      } catch {
+        // shown without attributes
+      }
+      return { messageId: m.id, body: m.body, attributes: envelope.a ?? {}, groupId: m.groupId, sentAt: m.sentAt, receiveCount: m.receiveCount };
+    });
+  }
+
   /** The queues whose redrive policy names `name` as their dead-letter queue. */
   async sourcesOf(name: string): Promise<string[]> {
     const rows = await this.db.selectFrom('queues').select(['name', 'attributes']).execute();
