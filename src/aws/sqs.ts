@@ -8,6 +8,7 @@
 import { PlatformError, isPlatformError, type ErrorCode } from '../core/errors.js';
 import { SQS_LIMITS, type MessageAttributeValue } from '../core/sqs.js';
 import type { QueuesService, ReceivedMessage, SendInput } from '../services/queues/index.js';
+import { fromQuery, queryErrorXml, toQueryXml } from './sqs-query.js';
 import type { AwsRequest, AwsResponse } from './types.js';
 
 /** An SQS error: HTTP status, the JSON `__type`, and the Query code. */
@@ -153,26 +154,39 @@ const tasks = new Map<string, Record<string, unknown>>();
 
 export async function handleSqsRequest(options: SqsApiOptions, req: AwsRequest): Promise<AwsResponse> {
   const requestId = globalThis.crypto.randomUUID();
+  // The Query protocol: `Action=…` in a form body or the query string (older SDKs, GET requests).
+  const query = req.headers['x-amz-target'] === undefined && (req.query.has('Action') || (req.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded'));
   try {
-    const target = req.headers['x-amz-target'] ?? '';
-    const operation = target.startsWith('AmazonSQS.') ? target.slice('AmazonSQS.'.length) : '';
-    const handler = Object.hasOwn(OPERATIONS, operation) ? OPERATIONS[operation] : undefined;
-    if (req.method !== 'POST' || !handler) throw new PlatformError('UNKNOWN_OPERATION', `An unknown operation was requested: ${operation.slice(0, 64) || '(none)'}`);
+    let operation: string;
     let input: unknown;
-    try {
-      input = req.body.length === 0 ? {} : JSON.parse(req.body.toString('utf8'));
-    } catch {
-      throw new WireError(WIRE.notJson, 'The request body is not valid JSON.');
+    if (query) {
+      const params = new URLSearchParams(req.query);
+      for (const [k, v] of new URLSearchParams(req.body.toString('utf8'))) params.append(k, v);
+      ({ action: operation, input } = fromQuery(params));
+      // A queue's URL is where a Query request may be sent, instead of naming it.
+      const onQueue = /^\/\d{12}\/([A-Za-z0-9_.-]{1,80})$/.exec(req.path);
+      if (onQueue && (input as Input)['QueueUrl'] === undefined) (input as Input)['QueueUrl'] = onQueue[1];
+    } else {
+      const target = req.headers['x-amz-target'] ?? '';
+      operation = target.startsWith('AmazonSQS.') ? target.slice('AmazonSQS.'.length) : '';
+      try {
+        input = req.body.length === 0 ? {} : JSON.parse(req.body.toString('utf8'));
+      } catch {
+        throw new WireError(WIRE.notJson, 'The request body is not valid JSON.');
+      }
     }
+    const handler = Object.hasOwn(OPERATIONS, operation) ? OPERATIONS[operation] : undefined;
+    if ((req.method !== 'POST' && !query) || !handler) throw new PlatformError('UNKNOWN_OPERATION', `An unknown operation was requested: ${operation.slice(0, 64) || '(none)'}`);
     if (typeof input !== 'object' || input === null || Array.isArray(input)) throw new WireError(WIRE.notJson, 'The request body must be a JSON object.');
-    const out = await handler(options.queues, input as Input, req);
-    return { status: 200, headers: { 'content-type': 'application/x-amz-json-1.0', 'x-amzn-requestid': requestId }, body: JSON.stringify(out ?? {}) };
+    const out = ((await handler(options.queues, input as Input, req)) ?? {}) as Input;
+    if (query) return { status: 200, headers: { 'content-type': 'text/xml', 'x-amzn-requestid': requestId }, body: toQueryXml(operation, out, requestId) };
+    return { status: 200, headers: { 'content-type': 'application/x-amz-json-1.0', 'x-amzn-requestid': requestId }, body: JSON.stringify(out) };
   } catch (err) {
-    return errorResponse(err, requestId);
+    return errorResponse(err, requestId, query);
   }
 }
 
-function errorResponse(err: unknown, requestId: string): AwsResponse {
+function errorResponse(err: unknown, requestId: string, query = false): AwsResponse {
   let error: SqsError = [500, 'InternalError', 'InternalError'];
   let message = 'We encountered an internal error. Please try again.';
   if (err instanceof WireError) {
@@ -183,6 +197,7 @@ function errorResponse(err: unknown, requestId: string): AwsResponse {
     message = err.message;
   }
   const [status, type, queryCode] = error;
+  if (query) return { status, headers: { 'content-type': 'text/xml', 'x-amzn-requestid': requestId }, body: queryErrorXml(queryCode, message, status < 500, requestId) };
   return {
     status,
     headers: {
@@ -207,11 +222,12 @@ function sendInput(e: Input): SendInput {
 }
 
 function sentShape(r: { messageId: string; md5OfBody: string; md5OfAttributes?: string | undefined; md5OfSystemAttributes?: string | undefined; sequenceNumber?: string | undefined }) {
+  // In SQS's order: the Query protocol's XML follows it.
   return {
-    MessageId: r.messageId,
     MD5OfMessageBody: r.md5OfBody,
     ...(r.md5OfAttributes ? { MD5OfMessageAttributes: r.md5OfAttributes } : {}),
     ...(r.md5OfSystemAttributes ? { MD5OfMessageSystemAttributes: r.md5OfSystemAttributes } : {}),
+    MessageId: r.messageId,
     ...(r.sequenceNumber ? { SequenceNumber: r.sequenceNumber } : {}),
   };
 }

@@ -158,6 +158,44 @@ describe('SQS', () => {
     }
   });
 
+  it('speaks the Query protocol older clients send: form bodies in, XML out', async () => {
+    const { SignatureV4 } = await import('@smithy/signature-v4');
+    const { Sha256 } = await import('../helpers/signing.js');
+    const signer = new SignatureV4({ service: 'sqs', region: 'us-east-1', credentials: TEST_KEY, sha256: Sha256 });
+    const u = new URL(nuvola.url);
+    const call = async (path: string, form: Record<string, string>) => {
+      const body = new URLSearchParams({ Version: '2012-11-05', ...form }).toString();
+      const signed = await signer.sign({ method: 'POST', protocol: 'http:', hostname: u.hostname, port: Number(u.port), path, headers: { host: u.host, 'content-type': 'application/x-www-form-urlencoded' }, body });
+      const res = await fetch(`${nuvola.url}${path}`, { method: 'POST', headers: signed.headers as Record<string, string>, body });
+      return { status: res.status, xml: await res.text() };
+    };
+    const created = await call('/', { Action: 'CreateQueue', QueueName: 'query-made', 'Attribute.1.Name': 'VisibilityTimeout', 'Attribute.1.Value': '7' });
+    expect(created.xml).toContain(`<CreateQueueResult><QueueUrl>${url('query-made')}</QueueUrl></CreateQueueResult>`);
+    const sent = await call('/000000000000/query-made', {
+      Action: 'SendMessage',
+      MessageBody: 'a <b> & c',
+      'MessageAttribute.1.Name': 'kind',
+      'MessageAttribute.1.Value.DataType': 'String',
+      'MessageAttribute.1.Value.StringValue': 'x',
+    });
+    expect(sent.xml).toMatch(/<SendMessageResult><MD5OfMessageBody>[0-9a-f]{32}<\/MD5OfMessageBody><MD5OfMessageAttributes>[0-9a-f]{32}<\/MD5OfMessageAttributes><MessageId>/);
+    const got = await call('/', { Action: 'ReceiveMessage', QueueUrl: url('query-made'), 'MessageAttributeName.1': 'All', 'AttributeName.1': 'ApproximateReceiveCount' });
+    expect(got.xml).toContain('<Body>a &lt;b&gt; &amp; c</Body><Attribute><Name>ApproximateReceiveCount</Name><Value>1</Value></Attribute>');
+    expect(got.xml).toContain('<MessageAttribute><Name>kind</Name><Value><DataType>String</DataType><StringValue>x</StringValue></Value></MessageAttribute>');
+    const attrs = await call('/', { Action: 'GetQueueAttributes', QueueUrl: url('query-made'), 'AttributeName.1': 'VisibilityTimeout' });
+    expect(attrs.xml).toContain('<Attribute><Name>VisibilityTimeout</Name><Value>7</Value></Attribute>');
+    const batch = await call('/', { Action: 'SendMessageBatch', QueueUrl: url('query-made'), 'SendMessageBatchRequestEntry.1.Id': 'a', 'SendMessageBatchRequestEntry.1.MessageBody': 'one', 'SendMessageBatchRequestEntry.2.Id': 'b', 'SendMessageBatchRequestEntry.2.MessageBody': 'two', 'SendMessageBatchRequestEntry.2.DelaySeconds': '901' });
+    expect(batch.xml).toMatch(/<SendMessageBatchResultEntry><Id>a<\/Id>.*<BatchResultErrorEntry><Id>b<\/Id><SenderFault>true<\/SenderFault><Code>InvalidParameterValue<\/Code>/);
+    const missing = await call('/', { Action: 'GetQueueUrl', QueueName: 'nope' });
+    expect(missing.status).toBe(400);
+    expect(missing.xml).toContain('<Error><Type>Sender</Type><Code>AWS.SimpleQueueService.NonExistentQueue</Code><Message>The specified queue does not exist.</Message>');
+    const unknown = await call('/', { Action: 'Explode' });
+    expect(unknown.xml).toContain('<Code>AWS.SimpleQueueService.UnsupportedOperation</Code>');
+    const hostile = await call('/', { Action: 'CreateQueue', QueueName: 'x', '__proto__.polluted': '1', 'Attribute.constructor.Name': 'y' });
+    expect(hostile.status).toBeLessThan(500);
+    expect(({} as Record<string, unknown>)['polluted']).toBeUndefined();
+  });
+
   it('works from the AWS CLI', async () => {
     const env = { ...process.env, AWS_ACCESS_KEY_ID: TEST_KEY.accessKeyId, AWS_SECRET_ACCESS_KEY: TEST_KEY.secretAccessKey, AWS_DEFAULT_REGION: 'us-east-1' };
     const aws = (args: string[]) =>
