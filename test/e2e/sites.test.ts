@@ -29,6 +29,10 @@ describe('static sites', () => {
     expect(await page.text()).toContain('version one');
     const api = await get('/api/hello');
     expect(await api.text()).toBe('from the api');
+    // A CORS preflight for an API route is the API's, not the site's.
+    const preflight = await get('/api/hello', { origin: 'https://example.com', 'access-control-request-method': 'GET' }, 'OPTIONS');
+    expect(preflight.status).toBe(204);
+    expect(preflight.headers.get('access-control-allow-origin')).toBe('https://example.com');
     expect(nuvola.output()).toMatch(/\/ → public\/ \(web, single-page app\)/);
   });
 

@@ -39,8 +39,9 @@ export interface EventSourcesDeps {
 export const DEFAULT_POLLERS = 5;
 /** A poller's long poll, as Lambda's: SQS's longest. */
 const WAIT_SECONDS = 20;
-/** After a fault of the platform (not of the function), a poller waits this long before polling again. */
+/** After a fault of the platform (not of the function), a poller waits this long before polling again, doubling up to the most. */
 const FAULT_PAUSE_MS = 1_000;
+const FAULT_PAUSE_MAX_MS = 60_000;
 
 export class EventSources {
   private readonly deps: EventSourcesDeps;
@@ -90,15 +91,23 @@ class Poller {
 
   private async loop(): Promise<void> {
     const { signal } = this.abort;
+    let pause = 0;
+    let lastWarning = '';
     while (!signal.aborted) {
       try {
         const batch = await this.gather();
         if (batch.length > 0) await this.process(batch);
+        pause = 0;
+        lastWarning = '';
       } catch (err) {
         if (signal.aborted || isPlatformError(err, 'SHUTTING_DOWN')) return;
-        this.deps.onWarning(`the queue ${this.mapping.queue} → ${this.mapping.functionName}: ${err instanceof Error ? err.message : String(err)}`);
+        // Said once while it lasts (a queue deleted under an API-made mapping would say it forever).
+        const warning = `the queue ${this.mapping.queue} → ${this.mapping.functionName}: ${err instanceof Error ? err.message : String(err)}`;
+        if (warning !== lastWarning) this.deps.onWarning(warning);
+        lastWarning = warning;
+        pause = Math.min(FAULT_PAUSE_MAX_MS, pause === 0 ? FAULT_PAUSE_MS : pause * 2);
         await new Promise<void>((resolve) => {
-          const cancel = this.deps.clock.setTimer(FAULT_PAUSE_MS, resolve);
+          const cancel = this.deps.clock.setTimer(pause, resolve);
           signal.addEventListener('abort', () => (cancel(), resolve()), { once: true });
         });
       }

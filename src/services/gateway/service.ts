@@ -64,6 +64,9 @@ export interface Gateway {
   payloadTooLarge(): GatewayResponse;
 }
 
+/** The methods a preflight may ask about. */
+const PREFLIGHT_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD'] as const;
+
 const systemClock: Clock = {
   now: Date.now,
   setTimer(ms, fn) {
@@ -181,7 +184,10 @@ export function createGateway(options: GatewayOptions): Gateway {
     handle,
     claims(method, rawPath) {
       const path = rawPath.startsWith('/') ? decodePath(rawPath) : null;
-      return path !== null && router.match(method, path) !== null;
+      if (path === null) return false;
+      if (router.match(method, path) !== null) return true;
+      // A CORS preflight is the API's when any of its routes takes the path.
+      return method === 'OPTIONS' && cors !== null && PREFLIGHT_METHODS.some((m) => router.match(m, path) !== null);
     },
     payloadLimitBytes,
     payloadTooLarge: () => gatewayError(413, GatewayMessages.PAYLOAD_TOO_LARGE, newRequestId()),
