@@ -23,6 +23,7 @@ import { handleFilesRequest } from './http/files-listener.js';
 import { controlHandler } from './http/control.js';
 import { createListener, listen } from './http/server.js';
 import { ProcessExecutor } from './runtime/process-executor.js';
+import { eventsModule } from './services/events/module.js';
 import { functionsModule } from './services/functions/module.js';
 import { gatewayModule } from './services/gateway/module.js';
 import { logsModule } from './services/logs/module.js';
@@ -31,7 +32,7 @@ import { sitesModule } from './services/sites/module.js';
 import { createPlatformEvents, type AwsHandler, type DeployChanges, type PlatformEvents, type RequestInfo, type ServiceContext, type ServiceFace, type ServiceModule } from './services/module.js';
 
 /** The services, in the order they are created and deployed (a service may use those before it). */
-const SERVICES: readonly ServiceModule<unknown>[] = [logsModule, queuesModule, functionsModule, gatewayModule, sitesModule];
+const SERVICES: readonly ServiceModule<unknown>[] = [logsModule, queuesModule, functionsModule, eventsModule, gatewayModule, sitesModule];
 
 export { createPlatformEvents, type PlatformEvents, type RequestInfo };
 

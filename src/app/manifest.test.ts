@@ -47,6 +47,10 @@ api:
 queues:
   jobs: { visibilityTimeout: 60, deadLetter: { queue: dead, maxReceiveCount: 3 } }
   dead: {}
+buses:
+  orders: {}
+rules:
+  big: { bus: orders, pattern: { detail: { total: [{ numeric: [">", 100] }] } }, targets: [{ queue: jobs, inputPath: $.detail }] }
 sites:
   web: { dir: ./dist/, spa: true, errorPage: 404.html, build: npm run build }
   docs: { dir: docs, path: /docs/ }
@@ -108,6 +112,8 @@ sites:
         jobs: { name: 'jobs', visibilityTimeout: 60, deadLetter: { queue: 'dead', maxReceiveCount: 3 } },
         dead: { name: 'dead' },
       },
+      buses: ['orders'],
+      rules: { big: { name: 'big', bus: 'orders', pattern: { detail: { total: [{ numeric: ['>', 100] }] } }, enabled: true, targets: [{ queue: 'jobs', inputPath: '$.detail' }] } },
       sites: {
         web: { name: 'web', dir: 'dist', path: '/', spa: true, errorPage: '404.html', build: 'npm run build' },
         docs: { name: 'docs', dir: 'docs', path: '/docs', spa: false },
@@ -120,6 +126,12 @@ sites:
     expect(() => parseManifest('app: a\nqueues:\n  q.fifo: { deadLetter: { queue: d, maxReceiveCount: 1 } }\n  d: {}\n', 'nuvola.yaml')).toThrow(/expected a FIFO queue, as the queue itself/);
     expect(() => parseManifest('app: a\nqueues:\n  q: { contentBasedDeduplication: true }\n', 'nuvola.yaml')).toThrow(/queues\.q\.contentBasedDeduplication — expected only on a FIFO queue/);
     expect(() => parseManifest('app: a\nqueues:\n  "bad name": {}\n', 'nuvola.yaml')).toThrow(/expected a queue name/);
+  });
+
+  it("refuses a rule whose pattern EventBridge refuses, or that names what the app lacks", () => {
+    expect(() => parseManifest('app: a\nrules:\n  r: { pattern: { source: [] }, targets: [{ bus: default }] }\n', 'nuvola.yaml')).toThrow(/rules\.r\.pattern — Event pattern is not valid\. Reason: Empty arrays are not allowed/);
+    expect(() => parseManifest('app: a\nrules:\n  r: { bus: nope, pattern: { source: [x] }, targets: [{ function: f }] }\n', 'nuvola.yaml')).toThrow(/rules\.r\.bus — expected a bus of the app/);
+    expect(() => parseManifest('app: a\nrules:\n  r: { pattern: { source: [x] }, targets: [{ function: f }] }\n', 'nuvola.yaml')).toThrow(/rules\.r\.targets\[0\]\.function — expected the name of a function of the app, got "f"/);
   });
 
   it('refuses a site folder outside the app directory', () => {
@@ -218,10 +230,10 @@ provider: aws
       'nuvola.yaml:6:5 functions.getItem.memroy — unknown key "memroy"; allowed keys: handler, runtime, memory, timeout, ephemeralStorage, environment, reservedConcurrency, provisionedConcurrency, instanceConcurrency, maximumRetryAttempts, maximumEventAge, deadLetterQueue, destinations, events, package',
       'nuvola.yaml:9:15 functions.getItem.events[1].http — expected a greedy parameter like {proxy+} only as the last segment, got "/a/{proxy+}/b"',
       'nuvola.yaml:10:15 functions.getItem.events[2].http — expected a method among GET POST PUT PATCH DELETE HEAD OPTIONS ANY, got "FETCH"',
-      'nuvola.yaml:11:9 functions.getItem.events[3] — unknown event type "kafka"; supported: http, sqs',
+      'nuvola.yaml:11:9 functions.getItem.events[3] — unknown event type "kafka"; supported: http, sqs, eventBridge',
       'nuvola.yaml:12:3 functions.listItems.handler — expected "path/to/file.export", e.g. src/items.get; the key is missing',
       'nuvola.yaml:14:15 functions.listItems.events[0].http — route "GET /items/{key}" conflicts with "GET /items/{id}" declared by function "getItem" (functions.getItem.events[0])',
-      'nuvola.yaml:15:1 provider — unknown key "provider"; allowed keys: app, functions, api, defaults, package, queues, sites',
+      'nuvola.yaml:15:1 provider — unknown key "provider"; allowed keys: app, functions, api, defaults, package, buses, rules, queues, sites',
     ]);
   });
 

@@ -5,7 +5,9 @@
 // an event item, without reshaping what is here.
 import path from 'node:path';
 import { z } from 'zod';
-import { HTTP_METHODS, type AppManifest, type FunctionEvent, type HttpEvent, type HttpMethod, type SqsEvent } from '../core/app.js';
+import { HTTP_METHODS, type AppManifest, type EventBridgeEvent, type FunctionEvent, type HttpEvent, type HttpMethod, type RuleTarget, type SqsEvent } from '../core/app.js';
+import { isPlatformError } from '../core/errors.js';
+import { compilePattern } from '../core/events/pattern.js';
 import { NODE_RUNTIMES, runtimeForNode, type NodeRuntime } from '../core/lambda.js';
 
 export type { ApiConfig, AppManifest, CorsConfig, FunctionConfig, FunctionEvent, HttpEvent, HttpMethod } from '../core/app.js';
@@ -193,9 +195,24 @@ const sqsEventSchema = z
     };
   });
 
+/** serverless.yml's `eventBridge` event: `{ eventBus?, pattern }` (`bus` too). */
+const eventBridgeEventSchema = section('a mapping with pattern and optionally bus', {
+  bus: z.string({ error: 'expected the name of a bus of the app' }).optional(),
+  eventBus: z.string({ error: 'expected the name of a bus of the app' }).optional(),
+  pattern: z.record(z.string(), z.unknown(), { error: 'expected an event pattern: a mapping' }),
+}).transform((e, ctx): EventBridgeEvent => {
+  const bus = e.bus ?? e.eventBus?.slice(e.eventBus.lastIndexOf('/') + 1) ?? 'default';
+  const problem = patternProblem(e.pattern);
+  if (problem) {
+    ctx.addIssue({ code: 'custom', message: problem, input: e.pattern });
+    return z.NEVER;
+  }
+  return { type: 'eventBridge', bus, pattern: e.pattern };
+});
+
 // One item of `events`: a mapping with exactly one key naming the event type (serverless.yml's shape).
 // New event sources become new keys here.
-const EVENT_TYPES = { http: httpEventSchema, sqs: sqsEventSchema };
+const EVENT_TYPES = { http: httpEventSchema, sqs: sqsEventSchema, eventBridge: eventBridgeEventSchema };
 
 const eventSchema = z
   .looseObject(
@@ -407,6 +424,46 @@ const queueSchema = section('a mapping of queue settings', {
   }).optional(),
 });
 
+/** EventBridge's reason a pattern is refused, or undefined for a good one. */
+function patternProblem(pattern: unknown): string | undefined {
+  try {
+    compilePattern(pattern);
+    return undefined;
+  } catch (err) {
+    if (isPlatformError(err)) return err.message;
+    throw err;
+  }
+}
+
+const targetSchema = section('a mapping with one of function, queue or bus, and optionally input, inputPath or inputTransformer', {
+  function: z.string({ error: 'expected the name of a function of the app' }).optional(),
+  queue: z.string({ error: 'expected the name of a queue of the app' }).optional(),
+  bus: z.string({ error: 'expected the name of a bus of the app' }).optional(),
+  input: z.unknown().optional(),
+  inputPath: z.string({ error: 'expected a JSONPath such as $.detail' }).optional(),
+  inputTransformer: section('a mapping with inputTemplate and optionally inputPathsMap', {
+    inputPathsMap: z.record(z.string(), z.string({ error: 'expected a JSONPath such as $.detail.id' })).optional(),
+    inputTemplate: z.string({ error: 'expected a template' }),
+  }).optional(),
+}).check(
+  z.superRefine((t, ctx) => {
+    const kinds = ['function', 'queue', 'bus'].filter((k) => (t as Record<string, unknown>)[k] !== undefined);
+    if (kinds.length !== 1) ctx.addIssue({ code: 'custom', message: `expected exactly one of function, queue or bus, got ${kinds.length === 0 ? 'none' : kinds.join(', ')}`, input: t });
+    const inputs = ['input', 'inputPath', 'inputTransformer'].filter((k) => (t as Record<string, unknown>)[k] !== undefined);
+    if (inputs.length > 1) ctx.addIssue({ code: 'custom', message: `expected at most one of input, inputPath and inputTransformer, got ${inputs.join(', ')}`, input: t });
+  }),
+);
+
+const ruleSchema = section('a mapping with pattern, targets and optionally bus, enabled', {
+  bus: z.string({ error: 'expected the name of a bus of the app' }).optional(),
+  pattern: z.record(z.string(), z.unknown(), { error: 'expected an event pattern: a mapping' }).superRefine((p, ctx) => {
+    const problem = patternProblem(p);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem, input: p });
+  }),
+  enabled: z.boolean({ error: 'expected true or false' }).optional(),
+  targets: z.array(targetSchema, { error: 'expected a list of targets' }).min(1, { error: 'expected at least one target' }).max(5, { error: 'expected at most 5 targets (EventBridge)' }),
+});
+
 /** Parses the plain data of a manifest into an `AppManifest`; issues carry the data path. */
 export const manifestSchema = z.preprocess(withDefaults, section('a mapping with app and functions', {
   app: z.string({ error: 'expected an app name' }).regex(/^[a-zA-Z][a-zA-Z0-9-_]{0,63}$/, {
@@ -423,6 +480,12 @@ export const manifestSchema = z.preprocess(withDefaults, section('a mapping with
   defaults: defaultsSchema.optional(),
   // App-wide, as serverless.yml's service-level `package`: every function's own patterns follow these.
   package: packageSchema.optional(),
+  buses: z
+    .record(z.string().regex(/^[A-Za-z0-9._-]{1,256}$/, { error: 'expected a bus name of letters, digits, ".", "-" or "_"' }).refine((n) => n !== 'default' && !n.startsWith('aws.'), { error: 'expected a bus name other than default (it always exists) and not starting with aws.' }), z.strictObject({}, { error: 'expected an empty mapping: {}' }), {
+      error: 'expected a mapping of bus names, each to {}',
+    })
+    .optional(),
+  rules: z.record(z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, { error: 'expected a rule name of up to 64 letters, digits, ".", "-" or "_"' }), ruleSchema, { error: 'expected a mapping of rule names to rules' }).optional(),
   queues: z
     .record(z.string().regex(QUEUE_NAME, { error: 'expected a queue name: up to 80 letters, digits, "-" or "_", ending in .fifo for a FIFO queue' }), queueSchema, {
       error: 'expected a mapping of queue names to their settings',
@@ -461,6 +524,34 @@ export const manifestSchema = z.preprocess(withDefaults, section('a mapping with
     }
     // A queue's dead-letter queue is a queue of the app, of the same type.
     const queues = asRecord(asRecord(raw)?.['queues']) ?? {};
+    // Rules and eventBridge events name buses, functions and queues of the app.
+    const buses = new Set(['default', ...Object.keys(asRecord(asRecord(raw)?.['buses']) ?? {})]);
+    const fns = asRecord(asRecord(raw)?.['functions']) ?? {};
+    for (const [name, rule] of Object.entries(asRecord(asRecord(raw)?.['rules']) ?? {})) {
+      const bus = asRecord(rule)?.['bus'];
+      if (typeof bus === 'string' && !buses.has(bus)) ctx.addIssue({ code: 'custom', path: ['rules', name, 'bus'], input: bus, message: `expected a bus of the app (default, or under buses:), got "${bus}"` });
+      const targets = asRecord(rule)?.['targets'];
+      if (!Array.isArray(targets)) continue;
+      targets.forEach((t: unknown, i) => {
+        const target = asRecord(t) ?? {};
+        const check = (key: string, known: (v: string) => boolean, what: string) => {
+          const v = target[key];
+          if (typeof v === 'string' && !known(v)) ctx.addIssue({ code: 'custom', path: ['rules', name, 'targets', i, key], input: v, message: `expected ${what}, got "${v}"` });
+        };
+        check('function', (v) => Object.hasOwn(fns, v), 'the name of a function of the app');
+        check('queue', (v) => Object.hasOwn(queues, v), 'the name of a queue of the app');
+        check('bus', (v) => buses.has(v), 'a bus of the app');
+      });
+    }
+    for (const [fn, config] of Object.entries(fns)) {
+      const events = asRecord(config)?.['events'];
+      if (!Array.isArray(events)) continue;
+      events.forEach((event: unknown, i) => {
+        const e = asRecord(event);
+        if (e?.['type'] !== 'eventBridge' || typeof e['bus'] !== 'string' || buses.has(e['bus'])) return;
+        ctx.addIssue({ code: 'custom', path: ['functions', fn, 'events', i, 'eventBridge'], input: e['bus'], message: `expected a bus of the app (default, or under buses:), got "${e['bus']}"` });
+      });
+    }
     // An sqs event names a queue of the app.
     for (const [fn, config] of Object.entries(asRecord(asRecord(raw)?.['functions']) ?? {})) {
       const events = asRecord(config)?.['events'];
@@ -519,6 +610,19 @@ export const manifestSchema = z.preprocess(withDefaults, section('a mapping with
     ),
     api: { cors: raw.api?.cors, timeoutSeconds: raw.api?.timeout ?? LIMITS.API_TIMEOUT_SECONDS.default },
     queues: Object.fromEntries(Object.entries(raw.queues ?? {}).map(([name, q]) => [name, { name, ...q }])),
+    buses: Object.keys(raw.buses ?? {}),
+    rules: Object.fromEntries(
+      Object.entries(raw.rules ?? {}).map(([name, r]) => [
+        name,
+        {
+          name,
+          bus: r.bus ?? 'default',
+          pattern: r.pattern,
+          enabled: r.enabled ?? true,
+          targets: r.targets.map((t) => ({ ...t, ...(t.input !== undefined ? { input: typeof t.input === 'string' ? t.input : JSON.stringify(t.input) } : {}) })) as RuleTarget[],
+        },
+      ]),
+    ),
     sites: Object.fromEntries(
       Object.entries(raw.sites ?? {}).map(([name, site]) => [
         name,

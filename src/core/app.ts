@@ -15,6 +15,30 @@ export interface AppManifest {
   sites: Record<string, SiteConfig>;
   /** SQS-compatible queues, by name (`.fifo` for FIFO queues). */
   queues: Record<string, QueueConfig>;
+  /** Event buses besides `default`. */
+  buses: string[];
+  /** EventBridge rules, by name. */
+  rules: Record<string, RuleConfig>;
+}
+
+/** A rule routing the events of a bus that match its pattern to its targets. */
+export interface RuleConfig {
+  name: string;
+  bus: string;
+  /** The event pattern (EventBridge's JSON). */
+  pattern: Record<string, unknown>;
+  enabled: boolean;
+  targets: RuleTarget[];
+}
+
+export interface RuleTarget {
+  /** One of: a function, a queue or a bus of the app. */
+  function?: string;
+  queue?: string;
+  bus?: string;
+  input?: string;
+  inputPath?: string;
+  inputTransformer?: { inputPathsMap?: Record<string, string>; inputTemplate: string };
 }
 
 /** A queue of the manifest; what is not set takes SQS's default. */
@@ -80,7 +104,14 @@ export interface FunctionConfig {
 }
 
 /** A discriminated union on `type`; later event sources add members. */
-export type FunctionEvent = HttpEvent | SqsEvent;
+export type FunctionEvent = HttpEvent | SqsEvent | EventBridgeEvent;
+
+/** The function gets the events of a bus that match the pattern (serverless.yml's `eventBridge` event). */
+export interface EventBridgeEvent {
+  type: 'eventBridge';
+  bus: string;
+  pattern: Record<string, unknown>;
+}
 
 /** A queue of the app feeding the function batches of its messages (Lambda's SQS event source mapping). */
 export interface SqsEvent {

@@ -12,6 +12,8 @@ export const ERROR_CODES = {
   QUEUE_NOT_FOUND: { kind: 'user', summary: 'No queue of that name exists.' },
   SITE_NOT_FOUND: { kind: 'user', summary: 'No site of that name is deployed.' },
   INVALID_EVENT_PATTERN: { kind: 'user', summary: "An event pattern does not follow EventBridge's grammar; the message says why, as EventBridge's does." },
+  RESOURCE_NOT_FOUND: { kind: 'user', summary: 'No event bus or rule of that name exists.' },
+  ALREADY_EXISTS: { kind: 'user', summary: 'An event bus of that name exists already.' },
   MAPPING_NOT_FOUND: { kind: 'user', summary: 'No event source mapping has that id.' },
   QUEUE_EXISTS: { kind: 'user', summary: 'A queue of that name exists with other attributes.' },
   RECEIPT_INVALID: { kind: 'user', summary: 'A receipt handle is malformed or was not issued by this platform.' },

@@ -1,0 +1,69 @@
+/**
+ * The events service as the platform plugs it in: deploys the manifest's `buses`, `rules` and the
+ * functions' `eventBridge` events, delivers matched events through the functions' durable
+ * asynchronous path and the queues, and serves the EventBridge API (signing name `events`).
+ */
+import { handleEventsRequest } from '../../aws/events.js';
+import type { RuleTarget } from '../../core/app.js';
+import { PlatformError } from '../../core/errors.js';
+import type { FunctionsService } from '../functions/index.js';
+import type { ServiceModule } from '../module.js';
+import type { QueuesService } from '../queues/index.js';
+import { eventsMigrations } from './migrations.js';
+import { EventsService, type Rule } from './service.js';
+
+export const eventsModule: ServiceModule<EventsService> = {
+  name: 'events',
+  sections: ['buses', 'rules'],
+  migrations: eventsMigrations,
+  create(ctx) {
+    const arn = (service: string, resource: string) => `arn:aws:${service}:${ctx.region}:${ctx.accountId}:${resource}`;
+    const events = new EventsService({
+      db: ctx.db,
+      clock: ctx.clock,
+      region: ctx.region,
+      accountId: ctx.accountId,
+      onWarning: (message) => ctx.events.emit('warning', message),
+      // A target holds the event once it is in a function's asynchronous queue or in a queue.
+      async deliver(targetArn, payload) {
+        const fn = /^arn:aws:lambda:[^:]*:\d{12}:function:([^:]+)/.exec(targetArn)?.[1];
+        if (fn) {
+          await ctx.use<FunctionsService>('functions').invoke(fn, { type: 'Event', payload });
+          return;
+        }
+        const queue = /^arn:aws:sqs:[^:]*:\d{12}:(.+)$/.exec(targetArn)?.[1];
+        if (queue) {
+          const [sent] = await ctx.use<QueuesService>('queues').send(queue, [{ body: payload }], 'events.amazonaws.com');
+          if (sent instanceof Error) throw sent;
+          return;
+        }
+        throw new PlatformError('VALIDATION', `Target ${targetArn} is not a function or queue of the app`);
+      },
+    });
+    let lines: string[] = [];
+    return {
+      service: events,
+      async deploy(app) {
+        const targetArn = (t: RuleTarget) =>
+          t.function !== undefined ? arn('lambda', `function:${t.function}`) : t.queue !== undefined ? arn('sqs', t.queue) : events.busArn(t.bus!);
+        const rules: Omit<Rule, 'origin'>[] = Object.values(app.manifest.rules).map((r) => ({
+          name: r.name,
+          bus: r.bus,
+          pattern: JSON.stringify(r.pattern),
+          enabled: r.enabled,
+          targets: r.targets.map((t, i) => ({ id: `${i + 1}`, arn: targetArn(t), input: t.input, inputPath: t.inputPath, inputTransformer: t.inputTransformer })),
+        }));
+        for (const fn of Object.values(app.manifest.functions)) {
+          fn.events.forEach((e, i) => {
+            if (e.type !== 'eventBridge') return;
+            rules.push({ name: `${fn.name}.eventBridge.${i + 1}`, bus: e.bus, pattern: JSON.stringify(e.pattern), enabled: true, targets: [{ id: '1', arn: arn('lambda', `function:${fn.name}`) }] });
+          });
+        }
+        await events.deploy(app.manifest.buses, rules);
+        lines = rules.map((r) => `${r.bus}/${r.name} → ${r.targets.map((t) => t.arn.split(':').pop()).join(', ')}`);
+      },
+      aws: { events: (req) => handleEventsRequest(events, req) },
+      summary: () => lines,
+    };
+  },
+};
