@@ -71,6 +71,14 @@ export function controlClient(baseUrl: string, token: string | undefined) {
       const res = await call(`/queues/${encodeURIComponent(queue)}/redrive${to ? `?to=${encodeURIComponent(to)}` : ''}`, { method: 'POST' });
       return ((await res.json()) as { moved: number }).moved;
     },
+    async events(): Promise<{ name: string; rules: { name: string; enabled: boolean; pattern: string; targets: string[] }[] }[]> {
+      const res = await call('/events');
+      return ((await res.json()) as { buses: never[] }).buses;
+    },
+    async putEvent(entry: Record<string, unknown>): Promise<{ EventId?: string; ErrorCode?: string; ErrorMessage?: string }> {
+      const res = await call('/events', { method: 'POST', body: JSON.stringify(entry) });
+      return (await res.json()) as { EventId?: string; ErrorCode?: string; ErrorMessage?: string };
+    },
     async sites(): Promise<SiteListing[]> {
       const res = await call('/sites');
       return ((await res.json()) as { sites: SiteListing[] }).sites;

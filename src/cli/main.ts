@@ -156,6 +156,30 @@ program
     }
   });
 
+const eventsCommand = program.command('events').description('the event buses, their rules, patterns and targets').addOption(urlOption);
+eventsCommand.action(async (opts: { url?: string }) => {
+  for (const bus of await platform(opts.url).events()) {
+    process.stdout.write(`${bus.name}\n`);
+    for (const r of bus.rules) process.stdout.write(`  ${r.name}${r.enabled ? '' : ' (disabled)'}\t${r.pattern}\t→ ${r.targets.map((t) => t.split(':').pop()).join(', ')}\n`);
+  }
+});
+eventsCommand
+  .command('put')
+  .description('put one event on a bus, as PutEvents does')
+  .requiredOption('--source <source>', 'the event source')
+  .requiredOption('--detail-type <type>', 'the detail type')
+  .option('--detail <json>', 'the detail, a JSON object, or @file', '{}')
+  .option('--bus <bus>', 'the bus', 'default')
+  .addOption(urlOption)
+  .action(async (opts: { source: string; detailType: string; detail: string; bus: string; url?: string }) => {
+    const detail = opts.detail.startsWith('@') ? await readFile(opts.detail.slice(1), 'utf8') : opts.detail;
+    const out = await platform(opts.url ?? eventsCommand.opts<{ url?: string }>().url).putEvent({ Source: opts.source, DetailType: opts.detailType, Detail: detail, EventBusName: opts.bus });
+    if (out.ErrorCode) {
+      process.stderr.write(`nuvola: ${out.ErrorCode}: ${out.ErrorMessage}\n`);
+      process.exitCode = 1;
+    } else process.stdout.write(`${out.EventId}\n`);
+  });
+
 const sites = program.command('sites').description("list the app's static sites and their versions").addOption(urlOption);
 sites.action(async (opts: { url?: string }) => {
   for (const site of await platform(opts.url).sites()) {

@@ -5,7 +5,8 @@ import { DeleteRuleCommand, EventBridgeClient, ListRulesCommand, PutEventsComman
 import { ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { copyApp, eventually, ROOT, startNuvola, TEST_KEY, type Running } from '../helpers/nuvola.js';
+import { execFile } from 'node:child_process';
+import { copyApp, eventually, ROOT, runCli, startNuvola, TEST_KEY, type Running } from '../helpers/nuvola.js';
 
 describe('events', () => {
   let nuvola: Running;
@@ -70,5 +71,25 @@ describe('events', () => {
     expect((await eb.send(new TestEventPatternCommand({ EventPattern: JSON.stringify({ source: [{ prefix: 'billing' }] }), Event: JSON.stringify(event) }))).Result).toBe(true);
     const missingBus = await eb.send(new ListRulesCommand({ EventBusName: 'nope' })).catch((e: unknown) => e);
     expect(missingBus).toMatchObject({ name: 'ResourceNotFoundException' });
+  });
+
+  it('lists buses and rules, and puts an event, from the nuvola CLI and the AWS CLI', async () => {
+    const env = { NUVOLA_URL: nuvola.url };
+    const listed = await runCli(['events'], env);
+    expect(listed.stdout).toMatch(/^orders\n(.*\n)*  to-audit\t\{"source":\["shop"\].*\t→ audit$/m);
+    const put = await runCli(['events', 'put', '--bus', 'orders', '--source', 'shop', '--detail-type', 'Order Placed', '--detail', '{"id":"o-9","total":500}'], env);
+    expect(put.stdout).toMatch(/^[0-9a-f-]{36}\n$/);
+    expect(await receiveOne('audit')).toEqual({ order: 'o-9', total: 500, rule: 'to-audit' });
+    const bad = await runCli(['events', 'put', '--source', 's', '--detail-type', 't', '--detail', '[1]'], env);
+    expect(bad.stderr).toContain('MalformedDetail');
+    const awsEnv = { ...process.env, AWS_ACCESS_KEY_ID: TEST_KEY.accessKeyId, AWS_SECRET_ACCESS_KEY: TEST_KEY.secretAccessKey, AWS_DEFAULT_REGION: 'us-east-1' };
+    const aws = (args: string[]) => new Promise<{ code: number; stdout: string }>((resolve) => execFile('aws', ['--endpoint-url', nuvola.url, ...args], { env: awsEnv }, (err, stdout) => resolve({ code: err ? 1 : 0, stdout })));
+    // Without the AWS CLI on the machine there is nothing more to check.
+    if ((await aws(['--version'])).code !== 0) return;
+    const entries = JSON.stringify([{ EventBusName: 'orders', Source: 'shop', DetailType: 'x', Detail: '{"id":"o-10","total":101}' }]);
+    const cli = await aws(['events', 'put-events', '--entries', entries]);
+    expect(JSON.parse(cli.stdout)).toMatchObject({ FailedEntryCount: 0 });
+    expect(await receiveOne('audit')).toEqual({ order: 'o-10', total: 101, rule: 'to-audit' });
+    expect(JSON.parse((await aws(['events', 'list-event-buses'])).stdout).EventBuses.map((b: { Name: string }) => b.Name)).toEqual(['default', 'orders']);
   });
 });

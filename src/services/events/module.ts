@@ -63,6 +63,37 @@ export const eventsModule: ServiceModule<EventsService> = {
         lines = rules.map((r) => `${r.bus}/${r.name} → ${r.targets.map((t) => t.arn.split(':').pop()).join(', ')}`);
       },
       aws: { events: (req) => handleEventsRequest(events, req) },
+      control: [
+        {
+          method: 'GET',
+          path: 'events',
+          handle: async () => {
+            const buses = [];
+            for (const bus of await events.buses()) {
+              const rules = (await events.rules(bus)).map((r) => ({ name: r.name, enabled: r.enabled, pattern: r.pattern, targets: r.targets.map((t) => t.arn), origin: r.origin }));
+              buses.push({ name: bus, arn: events.busArn(bus), rules });
+            }
+            return { kind: 'json', body: { buses } };
+          },
+        },
+        {
+          method: 'POST',
+          path: 'events',
+          // One event to put, as a PutEvents entry (`nuvola events put`).
+          async handle(req) {
+            const body = await req.body(256 * 1024);
+            if (!body) throw new PlatformError('PAYLOAD_TOO_LARGE', 'An event is at most 256 KB');
+            let entry: unknown;
+            try {
+              entry = JSON.parse(body.toString('utf8'));
+            } catch {
+              throw new PlatformError('INVALID_REQUEST', 'The event is not JSON');
+            }
+            const [result] = await events.put([entry as Record<string, unknown>]);
+            return { kind: 'json', body: result };
+          },
+        },
+      ],
       summary: () => lines,
     };
   },
