@@ -73,6 +73,8 @@ export function tableRows(r) {
       ? ['BullMQ (Redis)', `skipped: ${clip(r.broker.bullmq.skipped, 60)}`, '']
       : [`BullMQ ${r.broker.bullmq.version} jobs/s, add → worker, batches of 10`, r.broker.bullmq.perSec, ''],
     ['Broker ÷ BullMQ', r.broker.ratio, '', ['≥', 2]],
+    ...r.patterns.results.map((p) => [`event routing: events/s matched against ${p.rules} rule${p.rules === 1 ? '' : 's'} (µs per event)`, `${p.perSec} (${p.usPerEvent})`, '', ...(p.rules === 100 ? [['≥', 20000]] : [])]),
+    ['event routing: cost per event, 1,000 rules ÷ 100 rules', round2(r.patterns.results[2].usPerEvent / r.patterns.results[1].usPerEvent), ''],
     [`SQS API msgs/s, SendMessageBatch → ReceiveMessage → DeleteMessageBatch (n=${r.sqs.messages})`, r.sqs.api.perSec, ''],
     ['SQS API ÷ BullMQ', r.broker.bullmq.perSec ? Math.round((r.sqs.api.perSec / r.broker.bullmq.perSec) * 100) / 100 : 'no BullMQ', '', ['≥', 0.5]],
     [`queue → function msgs/s (burst of ${r.sqs.messages}, batches of 10)`, r.sqs.feed.perSec, ''],
@@ -87,6 +89,8 @@ export function tableRows(r) {
     met: target ? meets(value, target) : null,
   }));
 }
+
+const round2 = (n) => Math.round(n * 100) / 100;
 
 /** autocannon counts timeouts among the errors. */
 const failures = (r) => `${r.errors} (${r.timeouts}) / ${r.non2xx}`;

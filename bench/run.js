@@ -16,6 +16,7 @@ import { measureBurst } from './measure/burst.js';
 import { measureColdStarts, IDLE_TIMEOUT_MS } from './measure/cold-start.js';
 import { measureIdleMemory } from './measure/memory.js';
 import { FUNCTIONS, measureParallelColdStarts } from './measure/parallel-cold.js';
+import { measurePatterns } from './measure/patterns.js';
 import { measureReady } from './measure/ready.js';
 import { measureReload } from './measure/reload.js';
 import { measureSite } from './measure/site.js';
@@ -48,6 +49,7 @@ const config = Object.freeze({
   brokerMessages: positiveInt('BENCH_BROKER_MESSAGES', 50_000),
   sqsMessages: positiveInt('BENCH_SQS_MESSAGES', 5_000),
   sqsHops: positiveInt('BENCH_SQS_HOPS', 50),
+  patternEvents: positiveInt('BENCH_PATTERN_EVENTS', 200_000),
   readyStarts: 5,
   reloads: 3,
 });
@@ -112,9 +114,10 @@ async function main() {
 
   log('the Broker alone, and BullMQ on Redis');
   const broker = await measureBroker({ messages: config.brokerMessages, log });
+  const patterns = await measurePatterns({ events: config.patternEvents, log });
   const sqs = await measureSqs({ appDir: path.join(BENCH_DIR, 'app-queues'), messages: config.sqsMessages, hops: config.sqsHops, log });
 
-  const results = { config, throughput, burst, cold, parallelCold, memory, memoryAfterLoad, ready, reload, site, broker, sqs };
+  const results = { config, throughput, burst, cold, parallelCold, memory, memoryAfterLoad, ready, reload, site, broker, sqs, patterns };
   const rows = tableRows(results);
   const report = {
     startedAt: startedAt.toISOString(),

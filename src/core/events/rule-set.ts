@@ -8,7 +8,8 @@ import { flatten, matches } from './match.js';
 import type { CompiledPattern } from './pattern.js';
 
 export class RuleSet<Id = string> {
-  private readonly rules = new Map<Id, CompiledPattern>();
+  private readonly rules = new Map<Id, { pattern: CompiledPattern; order: number }>();
+  private added = 0;
   private readonly bySource = new Map<string, Set<Id>>();
   private readonly anySource = new Set<Id>();
 
@@ -16,10 +17,10 @@ export class RuleSet<Id = string> {
     return this.rules.size;
   }
 
-  /** Adds the rule, or replaces its pattern. */
+  /** Adds the rule, or replaces its pattern (it then comes last in the order of matches). */
   add(id: Id, pattern: CompiledPattern): void {
     this.remove(id);
-    this.rules.set(id, pattern);
+    this.rules.set(id, { pattern, order: this.added++ });
     const sources = exactSources(pattern);
     if (!sources) {
       this.anySource.add(id);
@@ -45,9 +46,9 @@ export class RuleSet<Id = string> {
   match(event: unknown): Id[] {
     const flat = flatten(event);
     const source = (event as { source?: unknown } | null)?.source;
-    const candidates = new Set<Id>(this.anySource);
-    if (typeof source === 'string') for (const id of this.bySource.get(source) ?? []) candidates.add(id);
-    return [...this.rules.keys()].filter((id) => candidates.has(id) && matches(this.rules.get(id)!, flat));
+    const candidates = [...this.anySource, ...(typeof source === 'string' ? (this.bySource.get(source) ?? []) : [])];
+    const hits = candidates.map((id) => ({ id, rule: this.rules.get(id)! })).filter(({ rule }) => matches(rule.pattern, flat));
+    return hits.sort((a, b) => a.rule.order - b.rule.order).map((h) => h.id);
   }
 }
 
