@@ -28,11 +28,12 @@ import { functionsModule } from './services/functions/module.js';
 import { gatewayModule } from './services/gateway/module.js';
 import { logsModule } from './services/logs/module.js';
 import { queuesModule } from './services/queues/module.js';
+import { schedulesModule } from './services/schedules/module.js';
 import { sitesModule } from './services/sites/module.js';
 import { createPlatformEvents, type AwsHandler, type DeployChanges, type PlatformEvents, type RequestInfo, type ServiceContext, type ServiceFace, type ServiceModule } from './services/module.js';
 
 /** The services, in the order they are created and deployed (a service may use those before it). */
-const SERVICES: readonly ServiceModule<unknown>[] = [logsModule, queuesModule, functionsModule, eventsModule, gatewayModule, sitesModule];
+const SERVICES: readonly ServiceModule<unknown>[] = [logsModule, queuesModule, functionsModule, eventsModule, schedulesModule, gatewayModule, sitesModule];
 
 export { createPlatformEvents, type PlatformEvents, type RequestInfo };
 

@@ -128,6 +128,16 @@ sites:
     expect(() => parseManifest('app: a\nqueues:\n  "bad name": {}\n', 'nuvola.yaml')).toThrow(/expected a queue name/);
   });
 
+  it('takes schedule events as serverless.yml writes them, and refuses what EventBridge refuses', () => {
+    const m = parseManifest('app: a\nfunctions:\n  f:\n    handler: f.handler\n    events:\n      - schedule: rate(5 minutes)\n      - schedule: { rate: "cron(0 9 ? * MON-FRI *)", timezone: Europe/Paris, input: { report: daily }, enabled: false }\n', 'nuvola.yaml');
+    expect(m.functions['f']!.events).toEqual([
+      { type: 'schedule', expression: 'rate(5 minutes)', enabled: true },
+      { type: 'schedule', expression: 'cron(0 9 ? * MON-FRI *)', timeZone: 'Europe/Paris', input: '{"report":"daily"}', enabled: false },
+    ]);
+    expect(() => parseManifest('app: a\nfunctions:\n  f:\n    handler: f.handler\n    events:\n      - schedule: rate(1 minutes)\n', 'nuvola.yaml')).toThrow(/expected rate\(…\) or cron\(…\) as EventBridge takes them, got "rate\(1 minutes\)"/);
+    expect(() => parseManifest('app: a\nfunctions:\n  f:\n    handler: f.handler\n    events:\n      - schedule: { rate: rate(1 hour), timezone: Mars/Olympus }\n', 'nuvola.yaml')).toThrow(/expected an IANA time zone/);
+  });
+
   it("refuses a rule whose pattern EventBridge refuses, or that names what the app lacks", () => {
     expect(() => parseManifest('app: a\nrules:\n  r: { pattern: { source: [] }, targets: [{ bus: default }] }\n', 'nuvola.yaml')).toThrow(/rules\.r\.pattern — Event pattern is not valid\. Reason: Empty arrays are not allowed/);
     expect(() => parseManifest('app: a\nrules:\n  r: { bus: nope, pattern: { source: [x] }, targets: [{ function: f }] }\n', 'nuvola.yaml')).toThrow(/rules\.r\.bus — expected a bus of the app/);
@@ -230,7 +240,7 @@ provider: aws
       'nuvola.yaml:6:5 functions.getItem.memroy — unknown key "memroy"; allowed keys: handler, runtime, memory, timeout, ephemeralStorage, environment, reservedConcurrency, provisionedConcurrency, instanceConcurrency, maximumRetryAttempts, maximumEventAge, deadLetterQueue, destinations, events, package',
       'nuvola.yaml:9:15 functions.getItem.events[1].http — expected a greedy parameter like {proxy+} only as the last segment, got "/a/{proxy+}/b"',
       'nuvola.yaml:10:15 functions.getItem.events[2].http — expected a method among GET POST PUT PATCH DELETE HEAD OPTIONS ANY, got "FETCH"',
-      'nuvola.yaml:11:9 functions.getItem.events[3] — unknown event type "kafka"; supported: http, sqs, eventBridge',
+      'nuvola.yaml:11:9 functions.getItem.events[3] — unknown event type "kafka"; supported: http, sqs, eventBridge, schedule',
       'nuvola.yaml:12:3 functions.listItems.handler — expected "path/to/file.export", e.g. src/items.get; the key is missing',
       'nuvola.yaml:14:15 functions.listItems.events[0].http — route "GET /items/{key}" conflicts with "GET /items/{id}" declared by function "getItem" (functions.getItem.events[0])',
       'nuvola.yaml:15:1 provider — unknown key "provider"; allowed keys: app, functions, api, defaults, package, buses, rules, queues, sites',

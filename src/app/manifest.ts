@@ -5,9 +5,11 @@
 // an event item, without reshaping what is here.
 import path from 'node:path';
 import { z } from 'zod';
-import { HTTP_METHODS, type AppManifest, type EventBridgeEvent, type FunctionEvent, type HttpEvent, type HttpMethod, type RuleTarget, type SqsEvent } from '../core/app.js';
+import { HTTP_METHODS, type AppManifest, type EventBridgeEvent, type FunctionEvent, type HttpEvent, type HttpMethod, type RuleTarget, type ScheduleEvent, type SqsEvent } from '../core/app.js';
 import { isPlatformError } from '../core/errors.js';
 import { compilePattern } from '../core/events/pattern.js';
+import { parseSchedule } from '../core/schedules/expression.js';
+import { validTimeZone } from '../core/schedules/zone.js';
 import { NODE_RUNTIMES, runtimeForNode, type NodeRuntime } from '../core/lambda.js';
 
 export type { ApiConfig, AppManifest, CorsConfig, FunctionConfig, FunctionEvent, HttpEvent, HttpMethod } from '../core/app.js';
@@ -210,9 +212,42 @@ const eventBridgeEventSchema = section('a mapping with pattern and optionally bu
   return { type: 'eventBridge', bus, pattern: e.pattern };
 });
 
+/** serverless.yml's `schedule` event: an expression, or `{ rate, input?, enabled?, timezone? }`. */
+const scheduleEventSchema = z
+  .union([
+    z.string({ error: 'expected rate(…) or cron(…), or { rate, input, enabled, timezone }' }).transform((rate) => ({ rate })),
+    section('a mapping with rate and optionally input, enabled, timezone', {
+      rate: z.string({ error: 'expected rate(…) or cron(…)' }),
+      input: z.unknown().optional(),
+      enabled: z.boolean({ error: 'expected true or false' }).optional(),
+      timezone: z.string({ error: 'expected an IANA time zone such as Europe/Paris' }).optional(),
+    }),
+  ])
+  .transform((v, ctx): ScheduleEvent => {
+    const e = v as { rate: string; input?: unknown; enabled?: boolean; timezone?: string };
+    try {
+      if (e.rate.startsWith('at(')) throw new Error('at');
+      parseSchedule(e.rate);
+    } catch {
+      ctx.addIssue({ code: 'custom', message: `expected rate(…) or cron(…) as EventBridge takes them, got ${describeValue(e.rate)}`, input: v });
+      return z.NEVER;
+    }
+    if (e.timezone !== undefined && !validTimeZone(e.timezone)) {
+      ctx.addIssue({ code: 'custom', message: `expected an IANA time zone such as Europe/Paris, got ${describeValue(e.timezone)}`, input: v });
+      return z.NEVER;
+    }
+    return {
+      type: 'schedule',
+      expression: e.rate,
+      ...(e.timezone !== undefined ? { timeZone: e.timezone } : {}),
+      ...(e.input !== undefined ? { input: typeof e.input === 'string' ? e.input : JSON.stringify(e.input) } : {}),
+      enabled: e.enabled ?? true,
+    };
+  });
+
 // One item of `events`: a mapping with exactly one key naming the event type (serverless.yml's shape).
 // New event sources become new keys here.
-const EVENT_TYPES = { http: httpEventSchema, sqs: sqsEventSchema, eventBridge: eventBridgeEventSchema };
+const EVENT_TYPES = { http: httpEventSchema, sqs: sqsEventSchema, eventBridge: eventBridgeEventSchema, schedule: scheduleEventSchema };
 
 const eventSchema = z
   .looseObject(

@@ -104,7 +104,19 @@ export interface FunctionConfig {
 }
 
 /** A discriminated union on `type`; later event sources add members. */
-export type FunctionEvent = HttpEvent | SqsEvent | EventBridgeEvent;
+export type FunctionEvent = HttpEvent | SqsEvent | EventBridgeEvent | ScheduleEvent;
+
+/** The function runs on a schedule (serverless.yml's `schedule` event, an EventBridge scheduled rule). */
+export interface ScheduleEvent {
+  type: 'schedule';
+  /** `rate(…)` or `cron(…)`. */
+  expression: string;
+  /** IANA time zone the cron is read in (default UTC). */
+  timeZone?: string;
+  /** The event the function gets instead of EventBridge's Scheduled Event (JSON text). */
+  input?: string;
+  enabled: boolean;
+}
 
 /** The function gets the events of a bus that match the pattern (serverless.yml's `eventBridge` event). */
 export interface EventBridgeEvent {
