@@ -122,7 +122,7 @@ function runLibrary(c: LibraryCase): Outcome {
       break;
     case 'final-execution':
       // The last fire in [start, end): our StartDate/EndDate bounds.
-      actual = iso(previousFire(expr, Infinity, { startDate: start, endDate: ms(c.end!) }));
+      actual = iso(previousFire(expr, ms(c.end!), { startDate: start, endDate: ms(c.end!) }));
       break;
   }
   return { key, actual, expected: c.expected };

@@ -109,6 +109,12 @@ describe('rate()', () => {
   it('needs a start', () => {
     expect(() => nextFire('rate(1 hour)', created)).toThrow(TypeError);
   });
+
+  it('takes only finite times', () => {
+    expect(() => nextFire('rate(1 hour)', Number.NaN, { createdAt: created })).toThrow(TypeError);
+    expect(() => previousFire('rate(1 hour)', Infinity, { createdAt: created })).toThrow(TypeError);
+    expect(() => nextFire('rate(1 hour)', created, { startDate: Number.NaN })).toThrow(TypeError);
+  });
 });
 
 describe('at()', () => {
@@ -138,6 +144,15 @@ describe('StartDate and EndDate bound cron() as [start, end)', () => {
     expect(iso(previousFire('cron(0 * * * ? *)', t('2026-01-01T00:00Z'), bounds))).toBe('2025-05-01T11:00Z');
     expect(previousFire('cron(0 * * * ? *)', t('2025-05-01T10:00Z'), bounds)).toBeNull();
     expect(nextFire('cron(0 * * * ? *)', t('2025-05-01T11:00Z'), bounds)).toBeNull();
+  });
+});
+
+describe('the edges of time', () => {
+  it('answers at once far outside the years cron() knows', () => {
+    expect(nextFire('cron(* * * * ? *)', 8.64e15, 'Europe/Paris')).toBeNull();
+    expect(iso(nextFire('cron(* * * * ? *)', -8.64e15, 'Europe/Paris'))).toBe('1969-12-31T23:00Z');
+    expect(previousFire('cron(* * * * ? *)', -8.64e15, 'Europe/Paris')).toBeNull();
+    expect(iso(previousFire('cron(* * * * ? *)', 8.64e15, 'Pacific/Kiritimati'))).toBe('2199-12-31T09:59Z');
   });
 });
 

@@ -20,9 +20,16 @@ export interface FireOptions {
 
 type Expression = ScheduleExpression | string;
 
-function normalize(expression: Expression, options: FireOptions | string | undefined) {
+// cron() knows the years 1970-2199; a day's margin either side covers every zone's offset.
+const CRON_FIRST = Date.UTC(1969, 11, 31);
+const CRON_LAST = Date.UTC(2200, 0, 2);
+
+function normalize(expression: Expression, instant: number, options: FireOptions | string | undefined) {
   const parsed = typeof expression === 'string' ? parseScheduleExpression(expression) : expression;
   const opts: FireOptions = typeof options === 'string' ? { timeZone: options } : (options ?? {});
+  for (const [name, value] of [['the instant', instant], ['startDate', opts.startDate], ['endDate', opts.endDate], ['createdAt', opts.createdAt]] as const) {
+    if (value !== undefined && !Number.isFinite(value)) throw new TypeError(`${name} must be epoch milliseconds, not ${value}`);
+  }
   return { parsed, opts, timeZone: checkTimeZone(opts.timeZone ?? UTC) };
 }
 
@@ -35,10 +42,10 @@ function normalize(expression: Expression, options: FireOptions | string | undef
  * `start + k × interval` (k ≥ 0, start = `startDate ?? createdAt`), in absolute time. at() fires
  * once, at its wall time in the zone. `startDate`/`endDate` bound rate() and cron() as [start, end).
  * Throws `PlatformError('VALIDATION')` for an invalid expression text or zone, and a `TypeError`
- * for a rate() given neither `startDate` nor `createdAt`.
+ * for a time that is not a finite number or a rate() given neither `startDate` nor `createdAt`.
  */
 export function nextFire(expression: Expression, after: number, options?: FireOptions | string): number | null {
-  const { parsed, opts, timeZone } = normalize(expression, options);
+  const { parsed, opts, timeZone } = normalize(expression, after, options);
   switch (parsed.type) {
     case 'at': {
       const at = resolveWall(parsed.wall, timeZone);
@@ -52,7 +59,8 @@ export function nextFire(expression: Expression, after: number, options?: FireOp
     }
     case 'cron': {
       const from = Math.max(after, (opts.startDate ?? -Infinity) - 1);
-      let wall = floorToMinute(wallAt(from, timeZone));
+      if (from >= CRON_LAST) return null;
+      let wall = floorToMinute(wallAt(Math.max(from, CRON_FIRST), timeZone));
       for (;;) {
         const match = nextMatch(parsed.schedule, wall);
         if (match === null) return null;
@@ -70,7 +78,7 @@ export function nextFire(expression: Expression, after: number, options?: FireOp
  * of `nextFire`, under the same rules and bounds.
  */
 export function previousFire(expression: Expression, before: number, options?: FireOptions | string): number | null {
-  const { parsed, opts, timeZone } = normalize(expression, options);
+  const { parsed, opts, timeZone } = normalize(expression, before, options);
   switch (parsed.type) {
     case 'at': {
       const at = resolveWall(parsed.wall, timeZone);
@@ -85,10 +93,12 @@ export function previousFire(expression: Expression, before: number, options?: F
     }
     case 'cron': {
       const until = Math.min(before, opts.endDate ?? Infinity);
+      if (until <= CRON_FIRST) return null;
       // Just after a fall-back, wall times later than `until`'s own first fired before it: start
       // from the wall time of the larger of the offsets around, and let the check below skip.
-      const offset = Math.max(offsetAt(until, timeZone), offsetAt(until - DAY_MS, timeZone));
-      let wall = floorToMinute(until + offset);
+      const from = Math.min(until, CRON_LAST);
+      const offset = Math.max(offsetAt(from, timeZone), offsetAt(from - DAY_MS, timeZone));
+      let wall = floorToMinute(from + offset);
       for (;;) {
         const match = previousMatch(parsed.schedule, wall);
         if (match === null) return null;
@@ -105,7 +115,7 @@ export function previousFire(expression: Expression, before: number, options?: F
  * rate() or cron() without `endDate`: take what you need). Same rules as `nextFire`.
  */
 export function* occurrences(expression: Expression, after: number, options?: FireOptions | string): Generator<number, void, undefined> {
-  const { parsed, opts } = normalize(expression, options);
+  const { parsed, opts } = normalize(expression, after, options);
   for (let t = nextFire(parsed, after, opts); t !== null; t = nextFire(parsed, t, opts)) yield t;
 }
 
