@@ -114,6 +114,8 @@ describe('rate()', () => {
     expect(() => nextFire('rate(1 hour)', Number.NaN, { createdAt: created })).toThrow(TypeError);
     expect(() => previousFire('rate(1 hour)', Infinity, { createdAt: created })).toThrow(TypeError);
     expect(() => nextFire('rate(1 hour)', created, { startDate: Number.NaN })).toThrow(TypeError);
+    expect(() => occurrences('rate(1 hour)', created)).toThrow(TypeError);
+    expect(() => occurrences('rate(1 hours)', created, { createdAt: created })).toThrow(/Invalid Schedule Expression/);
   });
 });
 

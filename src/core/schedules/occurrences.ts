@@ -24,12 +24,13 @@ type Expression = ScheduleExpression | string;
 const CRON_FIRST = Date.UTC(1969, 11, 31);
 const CRON_LAST = Date.UTC(2200, 0, 2);
 
-function normalize(expression: Expression, instant: number, options: FireOptions | string | undefined) {
+function normalize(expression: Expression, instant: [string, number], options: FireOptions | string | undefined) {
   const parsed = typeof expression === 'string' ? parseScheduleExpression(expression) : expression;
   const opts: FireOptions = typeof options === 'string' ? { timeZone: options } : (options ?? {});
-  for (const [name, value] of [['the instant', instant], ['startDate', opts.startDate], ['endDate', opts.endDate], ['createdAt', opts.createdAt]] as const) {
+  for (const [name, value] of [instant, ['startDate', opts.startDate], ['endDate', opts.endDate], ['createdAt', opts.createdAt]] as const) {
     if (value !== undefined && !Number.isFinite(value)) throw new TypeError(`${name} must be epoch milliseconds, not ${value}`);
   }
+  if (parsed.type === 'rate') rateStart(parsed, opts);
   return { parsed, opts, timeZone: checkTimeZone(opts.timeZone ?? UTC) };
 }
 
@@ -45,7 +46,7 @@ function normalize(expression: Expression, instant: number, options: FireOptions
  * for a time that is not a finite number or a rate() given neither `startDate` nor `createdAt`.
  */
 export function nextFire(expression: Expression, after: number, options?: FireOptions | string): number | null {
-  const { parsed, opts, timeZone } = normalize(expression, after, options);
+  const { parsed, opts, timeZone } = normalize(expression, ['after', after], options);
   switch (parsed.type) {
     case 'at': {
       const at = resolveWall(parsed.wall, timeZone);
@@ -78,7 +79,7 @@ export function nextFire(expression: Expression, after: number, options?: FireOp
  * of `nextFire`, under the same rules and bounds.
  */
 export function previousFire(expression: Expression, before: number, options?: FireOptions | string): number | null {
-  const { parsed, opts, timeZone } = normalize(expression, before, options);
+  const { parsed, opts, timeZone } = normalize(expression, ['before', before], options);
   switch (parsed.type) {
     case 'at': {
       const at = resolveWall(parsed.wall, timeZone);
@@ -112,11 +113,16 @@ export function previousFire(expression: Expression, before: number, options?: F
 
 /**
  * The times the schedule fires strictly after `after`, in order, until it stops (unbounded for a
- * rate() or cron() without `endDate`: take what you need). Same rules as `nextFire`.
+ * rate() or cron() without `endDate`: take what you need). Same rules as `nextFire`; what it throws,
+ * it throws here, not on the first step.
  */
-export function* occurrences(expression: Expression, after: number, options?: FireOptions | string): Generator<number, void, undefined> {
-  const { parsed, opts } = normalize(expression, after, options);
-  for (let t = nextFire(parsed, after, opts); t !== null; t = nextFire(parsed, t, opts)) yield t;
+export function occurrences(expression: Expression, after: number, options?: FireOptions | string): IterableIterator<number> {
+  const { parsed, opts } = normalize(expression, ['after', after], options);
+  return iterate(parsed, after, opts);
+}
+
+function* iterate(expression: ScheduleExpression, after: number, opts: FireOptions): Generator<number, void, undefined> {
+  for (let t = nextFire(expression, after, opts); t !== null; t = nextFire(expression, t, opts)) yield t;
 }
 
 function rateStart(expression: ScheduleExpression, opts: FireOptions): number {
