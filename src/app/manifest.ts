@@ -8,8 +8,7 @@ import { z } from 'zod';
 import { HTTP_METHODS, type AppManifest, type EventBridgeEvent, type FunctionEvent, type HttpEvent, type HttpMethod, type RuleTarget, type ScheduleEvent, type SqsEvent } from '../core/app.js';
 import { isPlatformError } from '../core/errors.js';
 import { compilePattern } from '../core/events/pattern.js';
-import { parseSchedule } from '../core/schedules/expression.js';
-import { validTimeZone } from '../core/schedules/zone.js';
+import { checkScheduleExpression, isTimeZone } from '../core/schedules/index.js';
 import { NODE_RUNTIMES, runtimeForNode, type NodeRuntime } from '../core/lambda.js';
 
 export type { ApiConfig, AppManifest, CorsConfig, FunctionConfig, FunctionEvent, HttpEvent, HttpMethod } from '../core/app.js';
@@ -225,14 +224,11 @@ const scheduleEventSchema = z
   ])
   .transform((v, ctx): ScheduleEvent => {
     const e = v as { rate: string; input?: unknown; enabled?: boolean; timezone?: string };
-    try {
-      if (e.rate.startsWith('at(')) throw new Error('at');
-      parseSchedule(e.rate);
-    } catch {
+    if ('reason' in checkScheduleExpression(e.rate, 'events')) {
       ctx.addIssue({ code: 'custom', message: `expected rate(…) or cron(…) as EventBridge takes them, got ${describeValue(e.rate)}`, input: v });
       return z.NEVER;
     }
-    if (e.timezone !== undefined && !validTimeZone(e.timezone)) {
+    if (e.timezone !== undefined && !isTimeZone(e.timezone)) {
       ctx.addIssue({ code: 'custom', message: `expected an IANA time zone such as Europe/Paris, got ${describeValue(e.timezone)}`, input: v });
       return z.NEVER;
     }

@@ -5,7 +5,7 @@
  * latest missed tick), not once per missed tick, then goes on from now.
  */
 import type { Kysely } from 'kysely';
-import { nextFire, parseSchedule, type Schedule } from '../../core/schedules/expression.js';
+import { nextFire, parseScheduleExpression, type ScheduleExpression } from '../../core/schedules/index.js';
 import type { Clock } from '../../ports/clock.js';
 import type { Db, DbSchema } from '../../ports/db.js';
 import type { SchedulesTables } from './migrations.js';
@@ -30,6 +30,9 @@ export interface SchedulerDeps {
   readonly onWarning: (message: string) => void;
 }
 
+/** rate() counts from the spec's start (its creation); cron() reads its zone. */
+const fireOptions = (spec: ScheduleSpec) => ({ ...(spec.timeZone !== undefined ? { timeZone: spec.timeZone } : {}), createdAt: spec.startMs ?? 0 });
+
 export class Scheduler {
   private readonly db: Kysely<DbSchema & SchedulesTables>;
   private readonly deps: SchedulerDeps;
@@ -47,14 +50,14 @@ export class Scheduler {
     this.timers.clear();
     for (const spec of specs) {
       if (!spec.enabled) continue;
-      const schedule = parseSchedule(spec.expression);
+      const schedule = parseScheduleExpression(spec.expression, 'events');
       const last = await this.db.selectFrom('schedule_fires').select((eb) => eb.fn.max('tick').as('tick')).where('schedule', '=', spec.id).executeTakeFirst();
       const lastTick = last?.tick === null || last?.tick === undefined ? undefined : Number(last.tick);
       const now = this.deps.clock.now();
       if (lastTick !== undefined) {
         // Ticks between the last fire and now were missed: the latest of them fires, once.
         let missed: number | undefined;
-        for (let t = nextFire(schedule, lastTick, spec); t !== undefined && t <= now; t = nextFire(schedule, t, spec)) missed = t;
+        for (let t = nextFire(schedule, lastTick, fireOptions(spec)); t !== null && t <= now; t = nextFire(schedule, t, fireOptions(spec))) missed = t;
         if (missed !== undefined) await this.claimAndFire(spec, missed);
       }
       this.arm(spec, schedule, now);
@@ -67,10 +70,10 @@ export class Scheduler {
     this.timers.clear();
   }
 
-  private arm(spec: ScheduleSpec, schedule: Schedule, after: number): void {
+  private arm(spec: ScheduleSpec, schedule: ScheduleExpression, after: number): void {
     if (this.closed) return;
-    const next = nextFire(schedule, after, spec);
-    if (next === undefined) return;
+    const next = nextFire(schedule, after, fireOptions(spec));
+    if (next === null) return;
     this.timers.set(
       spec.id,
       this.deps.clock.setTimer(Math.max(0, next - this.deps.clock.now()), () => {
