@@ -55,6 +55,15 @@ describe('events', () => {
     expect(await logs()).toMatch(/got Order Placed o-1 from shop on 000000000000\/us-east-1 at \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ/);
   });
 
+  it('takes an event an HTTP handler publishes with the SDK, to a function and, transformed, to a queue', async () => {
+    const res = await fetch(`${nuvola.url}/orders`, { method: 'POST', body: JSON.stringify({ id: 'o-3', total: 300 }) });
+    expect(res.status).toBe(202);
+    expect((await res.json()) as unknown).toEqual({ eventId: expect.any(String) });
+    expect(await receiveOne('audit')).toEqual({ order: 'o-3', total: 300, rule: 'to-audit' });
+    const logs = async () => ((await (await nuvola.control('/logs?fn=notify&limit=100')).json()) as { records: { message: string }[] }).records.map((r) => r.message).join('\n');
+    await eventually(async () => (await logs()).includes('o-3'), 15_000, 100);
+  });
+
   it('makes rules and targets through the API, and refuses what EventBridge refuses', async () => {
     const rule = await eb.send(new PutRuleCommand({ Name: 'api-rule', EventPattern: JSON.stringify({ source: [{ prefix: 'billing.' }] }) }));
     expect(rule.RuleArn).toBe('arn:aws:events:us-east-1:000000000000:rule/api-rule');
