@@ -77,6 +77,34 @@ const OPERATIONS: Readonly<Record<string, Handler>> = {
     const prefix = str(input, 'NamePrefix', false) ?? '';
     return { EventBuses: (await events.buses()).filter((b) => b.startsWith(prefix)).map((b) => ({ Name: b, Arn: events.busArn(b) })) };
   },
+  CreateArchive: async (events, input) => {
+    const bus = await events.requireBus(busOfArn(str(input, 'EventSourceArn')!));
+    const retention = input['RetentionDays'] === undefined ? 0 : Number(input['RetentionDays']);
+    if (!Number.isInteger(retention) || retention < 0) throw new PlatformError('VALIDATION', 'RetentionDays must be an integer >= 0.');
+    const archive = await events.archives.create({ name: str(input, 'ArchiveName')!, bus, pattern: str(input, 'EventPattern', false), retentionDays: retention });
+    return { ArchiveArn: archiveArn(events, archive.name), State: 'ENABLED', CreationTime: archive.createdAt / 1000 };
+  },
+  DescribeArchive: async (events, input) => describeArchive(events, events.archives.get(str(input, 'ArchiveName')!)),
+  ListArchives: async (events, input) => {
+    const prefix = str(input, 'NamePrefix', false) ?? '';
+    const source = str(input, 'EventSourceArn', false);
+    const bus = source === undefined ? undefined : busOfArn(source);
+    return { Archives: events.archives.list(bus).filter((a) => a.name.startsWith(prefix)).map((a) => describeArchive(events, a)) };
+  },
+  DeleteArchive: async (events, input) => void (await events.archives.delete(str(input, 'ArchiveName')!)),
+  StartReplay: async (events, input) => {
+    const archive = /:archive\/([^/]+)$/.exec(str(input, 'EventSourceArn')!)?.[1];
+    if (!archive) throw new PlatformError('VALIDATION', 'Parameter EventSourceArn is not valid: expected an archive ARN.');
+    const seconds = (key: string) => {
+      const v = input[key];
+      if (typeof v !== 'number' || !Number.isFinite(v)) throw new PlatformError('VALIDATION', `Parameter ${key} is not valid.`);
+      return v * 1000;
+    };
+    const replay = await events.replay(str(input, 'ReplayName')!, archive, seconds('EventStartTime'), seconds('EventEndTime'));
+    return { ReplayArn: replayArn(events, replay.name), State: replay.state, StateReason: `${replay.replayed} events replayed`, ReplayStartTime: replay.at / 1000 };
+  },
+  DescribeReplay: async (events, input) => describeReplay(events, events.archives.getReplay(str(input, 'ReplayName')!)),
+  ListReplays: async (events) => ({ Replays: events.archives.listReplays().map((r) => describeReplay(events, r)) }),
   TestEventPattern: async (_events, input) => {
     const pattern = compilePattern(str(input, 'EventPattern')!);
     let event: unknown;
@@ -118,6 +146,28 @@ export async function handleEventsRequest(events: EventsService, req: AwsRequest
     }
     return { status, headers: { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-requestid': requestId }, body: JSON.stringify({ __type: type, message }) };
   }
+}
+
+const busOfArn = (arn: string): string => arn.slice(arn.lastIndexOf('/') + 1);
+const archiveArn = (events: EventsService, name: string) => events.busArn('x').replace(/event-bus\/x$/, `archive/${name}`);
+const replayArn = (events: EventsService, name: string) => events.busArn('x').replace(/event-bus\/x$/, `replay/${name}`);
+
+function describeArchive(events: EventsService, a: { name: string; bus: string; pattern?: string | undefined; retentionDays: number; createdAt: number }) {
+  return { ArchiveName: a.name, ArchiveArn: archiveArn(events, a.name), EventSourceArn: events.busArn(a.bus), ...(a.pattern ? { EventPattern: a.pattern } : {}), State: 'ENABLED', RetentionDays: a.retentionDays, CreationTime: a.createdAt / 1000 };
+}
+
+function describeReplay(events: EventsService, r: { name: string; archive: string; from: number; to: number; state: string; replayed: number; at: number }) {
+  return {
+    ReplayName: r.name,
+    ReplayArn: replayArn(events, r.name),
+    EventSourceArn: archiveArn(events, r.archive),
+    State: r.state,
+    StateReason: `${r.replayed} events replayed`,
+    EventStartTime: r.from / 1000,
+    EventEndTime: r.to / 1000,
+    ReplayStartTime: r.at / 1000,
+    ReplayEndTime: r.at / 1000,
+  };
 }
 
 function describeRule(events: EventsService, r: Rule) {

@@ -1,7 +1,7 @@
 // EventBridge through a real `nuvola dev` with the AWS SDK v3: buses and rules from the manifest and
 // the API, events routed to a function (durably, through its asynchronous queue) and to a queue
 // through an input transformer, and EventBridge's answers to bad entries and patterns.
-import { DeleteRuleCommand, EventBridgeClient, ListRulesCommand, PutEventsCommand, PutRuleCommand, PutTargetsCommand, TestEventPatternCommand } from '@aws-sdk/client-eventbridge';
+import { CreateArchiveCommand, DeleteRuleCommand, DescribeReplayCommand, EventBridgeClient, StartReplayCommand, ListRulesCommand, PutEventsCommand, PutRuleCommand, PutTargetsCommand, TestEventPatternCommand } from '@aws-sdk/client-eventbridge';
 import { ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -80,6 +80,21 @@ describe('events', () => {
     expect((await eb.send(new TestEventPatternCommand({ EventPattern: JSON.stringify({ source: [{ prefix: 'billing' }] }), Event: JSON.stringify(event) }))).Result).toBe(true);
     const missingBus = await eb.send(new ListRulesCommand({ EventBusName: 'nope' })).catch((e: unknown) => e);
     expect(missingBus).toMatchObject({ name: 'ResourceNotFoundException' });
+  });
+
+  it('archives the events of a bus and replays a time range to its rules, marked with replay-name', async () => {
+    const busArn = 'arn:aws:events:us-east-1:000000000000:event-bus/orders';
+    const created = await eb.send(new CreateArchiveCommand({ ArchiveName: 'big', EventSourceArn: busArn, EventPattern: JSON.stringify({ detail: { total: [{ numeric: ['>', 1000] }] } }) }));
+    expect(created.ArchiveArn).toBe('arn:aws:events:us-east-1:000000000000:archive/big');
+    const start = new Date(Date.now() - 1000);
+    await eb.send(new PutEventsCommand({ Entries: [{ EventBusName: 'orders', Source: 'shop', DetailType: 'Order Placed', Detail: JSON.stringify({ id: 'o-big', total: 5000 }) }, { EventBusName: 'orders', Source: 'shop', DetailType: 'Order Placed', Detail: JSON.stringify({ id: 'o-small', total: 500 }) }] }));
+    // Both were routed; only the big one is archived.
+    expect((await receiveOne('audit'))['order']).toBe('o-big');
+    expect((await receiveOne('audit'))['order']).toBe('o-small');
+    const replay = await eb.send(new StartReplayCommand({ ReplayName: 'again', EventSourceArn: created.ArchiveArn, EventStartTime: start, EventEndTime: new Date(Date.now() + 1000), Destination: { Arn: busArn } }));
+    expect(replay.State).toBe('COMPLETED');
+    expect(await receiveOne('audit')).toEqual({ order: 'o-big', total: 5000, rule: 'to-audit' });
+    expect(await eb.send(new DescribeReplayCommand({ ReplayName: 'again' }))).toMatchObject({ State: 'COMPLETED', StateReason: '1 events replayed' });
   });
 
   it('lists buses and rules, and puts an event, from the nuvola CLI and the AWS CLI', async () => {

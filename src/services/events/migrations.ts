@@ -5,6 +5,8 @@ import type { Migration } from '../../ports/db.js';
 export type EventsTables = {
   event_buses: { name: string };
   event_rules: EventRulesTable;
+  event_archives: { name: string; bus: string; pattern: string | null; retention_days: number; created_at: number };
+  archived_events: { archive: string; time: number; event: string };
 };
 
 export interface EventRulesTable {
@@ -33,6 +35,26 @@ export const eventsMigrations: readonly Migration[] = [
         .addColumn('targets', 'text', (c) => c.notNull())
         .addPrimaryKeyConstraint('event_rules_pk', ['bus', 'name'])
         .execute();
+    },
+  },
+  {
+    id: 'events/002-archives',
+    async up(db) {
+      await db.schema
+        .createTable('event_archives')
+        .addColumn('name', 'text', (c) => c.primaryKey())
+        .addColumn('bus', 'text', (c) => c.notNull())
+        .addColumn('pattern', 'text')
+        .addColumn('retention_days', 'integer', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('archived_events')
+        .addColumn('archive', 'text', (c) => c.notNull())
+        .addColumn('time', 'bigint', (c) => c.notNull())
+        .addColumn('event', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('archived_events_archive_time').on('archived_events').columns(['archive', 'time']).execute();
     },
   },
 ];

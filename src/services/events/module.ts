@@ -41,6 +41,17 @@ export const eventsModule: ServiceModule<EventsService> = {
       },
     });
     let lines: string[] = [];
+    // Archived events past their retention go, hourly.
+    let cancelExpiry: (() => void) | undefined;
+    const expire = (): void => {
+      cancelExpiry = ctx.clock.setTimer(3_600_000, () => {
+        events.archives.expire().then(expire, (err: unknown) => {
+          ctx.events.emit('warning', `events: expiring archived events failed: ${String(err)}`);
+          expire();
+        });
+      });
+    };
+    expire();
     return {
       service: events,
       async deploy(app) {
@@ -95,6 +106,10 @@ export const eventsModule: ServiceModule<EventsService> = {
         },
       ],
       summary: () => lines,
+      close: () => {
+        cancelExpiry?.();
+        return Promise.resolve();
+      },
     };
   },
 };

@@ -12,6 +12,7 @@ import { compilePattern, MAX_PATTERN_CHARS } from '../../core/events/pattern.js'
 import { RuleSet } from '../../core/events/rule-set.js';
 import type { Clock } from '../../ports/clock.js';
 import type { Db, DbSchema } from '../../ports/db.js';
+import { Archives } from './archives.js';
 import type { EventsTables } from './migrations.js';
 
 export const DEFAULT_BUS = 'default';
@@ -65,10 +66,18 @@ export class EventsService {
   private manifestRules: Rule[] = [];
   /** By bus: the compiled rules, rebuilt when rules change. */
   private compiled = new Map<string, { rules: Map<string, Rule>; set: RuleSet }>();
+  /** Archives of buses' events, and their replays. */
+  readonly archives: Archives;
 
   constructor(deps: EventsServiceDeps) {
     this.deps = deps;
     this.db = deps.db.kysely.withTables<EventsTables>();
+    this.archives = new Archives(this.db, deps.clock);
+  }
+
+  /** Replays the archive's events of [from, to) through its bus's rules, marked with `replay-name`. */
+  replay(name: string, archive: string, from: number, to: number) {
+    return this.archives.replay(name, archive, from, to, (bus, event) => this.route(bus, event, 0));
   }
 
   busArn(bus: string): string {
@@ -87,6 +96,7 @@ export class EventsService {
     }
     this.manifestBuses = new Set(buses);
     this.manifestRules = rules.map((r) => ({ ...r, origin: 'manifest' }));
+    await this.archives.load();
     await this.rebuild();
   }
 
@@ -185,6 +195,7 @@ export class EventsService {
     for (const entry of entries) {
       try {
         const { bus, event } = await this.envelope(entry);
+        await this.archives.keep(bus, event);
         await this.route(bus, event, hops);
         out.push({ EventId: event['id'] as string });
       } catch (err) {
