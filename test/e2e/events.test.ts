@@ -2,6 +2,7 @@
 // the API, events routed to a function (durably, through its asynchronous queue) and to a queue
 // through an input transformer, and EventBridge's answers to bad entries and patterns.
 import { CreateArchiveCommand, DeleteRuleCommand, DescribeReplayCommand, EventBridgeClient, StartReplayCommand, ListRulesCommand, PutEventsCommand, PutRuleCommand, PutTargetsCommand, TestEventPatternCommand } from '@aws-sdk/client-eventbridge';
+import { CreateScheduleCommand, CreateScheduleGroupCommand, GetScheduleCommand, ListSchedulesCommand, SchedulerClient } from '@aws-sdk/client-scheduler';
 import { ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -95,6 +96,34 @@ describe('events', () => {
     expect(replay.State).toBe('COMPLETED');
     expect(await receiveOne('audit')).toEqual({ order: 'o-big', total: 5000, rule: 'to-audit' });
     expect(await eb.send(new DescribeReplayCommand({ ReplayName: 'again' }))).toMatchObject({ State: 'COMPLETED', StateReason: '1 events replayed' });
+  });
+
+  it("fires a one-time schedule made through Scheduler's API into a queue, then deletes it as asked", async () => {
+    const scheduler = new SchedulerClient({ endpoint: nuvola.url, region: 'us-east-1', credentials: TEST_KEY, maxAttempts: 1 });
+    try {
+      await scheduler.send(new CreateScheduleGroupCommand({ Name: 'reports' }));
+      const at = new Date(Date.now() + 2_000).toISOString().slice(0, 19);
+      const created = await scheduler.send(
+        new CreateScheduleCommand({
+          Name: 'once',
+          GroupName: 'reports',
+          ScheduleExpression: `at(${at})`,
+          FlexibleTimeWindow: { Mode: 'OFF' },
+          Target: { Arn: 'arn:aws:sqs:us-east-1:000000000000:api-target', RoleArn: 'arn:aws:iam::000000000000:role/scheduler', Input: '{"report":"daily"}' },
+          ActionAfterCompletion: 'DELETE',
+        }),
+      );
+      expect(created.ScheduleArn).toBe('arn:aws:scheduler:us-east-1:000000000000:schedule/reports/once');
+      expect((await scheduler.send(new ListSchedulesCommand({ GroupName: 'reports' }))).Schedules!.map((x) => x.Name)).toEqual(['once']);
+      expect(await receiveOne('api-target')).toEqual({ report: 'daily' });
+      await eventually(async () => (await scheduler.send(new GetScheduleCommand({ Name: 'once', GroupName: 'reports' })).catch((e: unknown) => e)) instanceof Error, 10_000, 100);
+      const bad = await scheduler
+        .send(new CreateScheduleCommand({ Name: 'bad', ScheduleExpression: 'rate(1 minutes)', FlexibleTimeWindow: { Mode: 'OFF' }, Target: { Arn: 'arn:aws:sqs:us-east-1:000000000000:api-target', RoleArn: 'arn:aws:iam::000000000000:role/x' } }))
+        .catch((e: unknown) => e);
+      expect(bad).toMatchObject({ name: 'ValidationException' });
+    } finally {
+      scheduler.destroy();
+    }
   });
 
   it('lists buses and rules, and puts an event, from the nuvola CLI and the AWS CLI', async () => {

@@ -4,7 +4,17 @@ import type { Migration } from '../../ports/db.js';
 // A type, not an interface: Kysely's withTables needs the implicit index signature.
 export type SchedulesTables = {
   schedule_fires: { schedule: string; tick: number };
+  schedules: SchedulesTable;
+  schedule_groups: { name: string; created_at: number };
 };
+
+/** Schedules made through EventBridge Scheduler's API. */
+export interface SchedulesTable {
+  grp: string;
+  name: string;
+  /** JSON of the `ApiSchedule`. */
+  data: string;
+}
 
 /** Append; never edit a shipped one. */
 export const schedulesMigrations: readonly Migration[] = [
@@ -17,6 +27,23 @@ export const schedulesMigrations: readonly Migration[] = [
         .addColumn('schedule', 'text', (c) => c.notNull())
         .addColumn('tick', 'bigint', (c) => c.notNull())
         .addPrimaryKeyConstraint('schedule_fires_pk', ['schedule', 'tick'])
+        .execute();
+    },
+  },
+  {
+    id: 'schedules/002-api',
+    async up(db) {
+      await db.schema
+        .createTable('schedules')
+        .addColumn('grp', 'text', (c) => c.notNull())
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('data', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('schedules_pk', ['grp', 'name'])
+        .execute();
+      await db.schema
+        .createTable('schedule_groups')
+        .addColumn('name', 'text', (c) => c.primaryKey())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
         .execute();
     },
   },

@@ -15,8 +15,11 @@ export interface ScheduleSpec {
   readonly id: string;
   readonly expression: string;
   readonly timeZone?: string | undefined;
-  /** Where `rate()` counts from (the schedule's creation, or its StartDate). */
+  /** Where `rate()` counts from (the schedule's creation). */
   readonly startMs?: number | undefined;
+  /** Scheduler's StartDate and EndDate: no fire before the one, none at or after the other. */
+  readonly startDate?: number | undefined;
+  readonly endDate?: number | undefined;
   readonly enabled: boolean;
 }
 
@@ -27,11 +30,18 @@ export interface SchedulerDeps {
   readonly db: Db;
   readonly clock: Clock;
   readonly fire: Fire;
+  /** A schedule fired its last time (an `at()`, or one past its EndDate): Scheduler's ActionAfterCompletion. */
+  readonly completed?: ((spec: ScheduleSpec) => Promise<void>) | undefined;
   readonly onWarning: (message: string) => void;
 }
 
 /** rate() counts from the spec's start (its creation); cron() reads its zone. */
-const fireOptions = (spec: ScheduleSpec) => ({ ...(spec.timeZone !== undefined ? { timeZone: spec.timeZone } : {}), createdAt: spec.startMs ?? 0 });
+const fireOptions = (spec: ScheduleSpec) => ({
+  ...(spec.timeZone !== undefined ? { timeZone: spec.timeZone } : {}),
+  ...(spec.startDate !== undefined ? { startDate: spec.startDate } : {}),
+  ...(spec.endDate !== undefined ? { endDate: spec.endDate } : {}),
+  createdAt: spec.startMs ?? 0,
+});
 
 export class Scheduler {
   private readonly db: Kysely<DbSchema & SchedulesTables>;
@@ -50,7 +60,14 @@ export class Scheduler {
     this.timers.clear();
     for (const spec of specs) {
       if (!spec.enabled) continue;
-      const schedule = parseScheduleExpression(spec.expression, 'events');
+      // Scheduler's grammar, which takes at() too: the manifest's were checked as EventBridge rules when loaded.
+      let schedule: ScheduleExpression;
+      try {
+        schedule = parseScheduleExpression(spec.expression, 'scheduler');
+      } catch (err) {
+        this.deps.onWarning(`schedule ${spec.id}: ${String(err)}`);
+        continue;
+      }
       const last = await this.db.selectFrom('schedule_fires').select((eb) => eb.fn.max('tick').as('tick')).where('schedule', '=', spec.id).executeTakeFirst();
       const lastTick = last?.tick === null || last?.tick === undefined ? undefined : Number(last.tick);
       const now = this.deps.clock.now();
@@ -73,7 +90,10 @@ export class Scheduler {
   private arm(spec: ScheduleSpec, schedule: ScheduleExpression, after: number): void {
     if (this.closed) return;
     const next = nextFire(schedule, after, fireOptions(spec));
-    if (next === null) return;
+    if (next === null) {
+      if (this.deps.completed) void this.deps.completed(spec).catch((err: unknown) => this.deps.onWarning(`schedule ${spec.id}: ${String(err)}`));
+      return;
+    }
     this.timers.set(
       spec.id,
       this.deps.clock.setTimer(Math.max(0, next - this.deps.clock.now()), () => {
