@@ -4,11 +4,10 @@
  * asynchronous path and the queues, and serves the EventBridge API (signing name `events`).
  */
 import { handleEventsRequest } from '../../aws/events.js';
-import type { RuleTarget } from '../../core/app.js';
 import { PlatformError } from '../../core/errors.js';
+import type { RuleTarget } from '../../core/app.js';
 import type { FunctionsService } from '../functions/index.js';
 import type { ServiceModule } from '../module.js';
-import type { QueuesService } from '../queues/index.js';
 import { eventsMigrations } from './migrations.js';
 import { EventsService, type Rule } from './service.js';
 
@@ -25,20 +24,7 @@ export const eventsModule: ServiceModule<EventsService> = {
       accountId: ctx.accountId,
       onWarning: (message) => ctx.events.emit('warning', message),
       // A target holds the event once it is in a function's asynchronous queue or in a queue.
-      async deliver(targetArn, payload) {
-        const fn = /^arn:aws:lambda:[^:]*:\d{12}:function:([^:]+)/.exec(targetArn)?.[1];
-        if (fn) {
-          await ctx.use<FunctionsService>('functions').invoke(fn, { type: 'Event', payload });
-          return;
-        }
-        const queue = /^arn:aws:sqs:[^:]*:\d{12}:(.+)$/.exec(targetArn)?.[1];
-        if (queue) {
-          const [sent] = await ctx.use<QueuesService>('queues').send(queue, [{ body: payload }], 'events.amazonaws.com');
-          if (sent instanceof Error) throw sent;
-          return;
-        }
-        throw new PlatformError('VALIDATION', `Target ${targetArn} is not a function or queue of the app`);
-      },
+      deliver: (targetArn, payload) => ctx.use<FunctionsService>('functions').deliver(targetArn, payload, 'events.amazonaws.com'),
     });
     let lines: string[] = [];
     // Archived events past their retention go, hourly.

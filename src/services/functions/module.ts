@@ -36,7 +36,7 @@ export const functionsModule: ServiceModule<FunctionsService> = {
         // Called once invocations run, long after `functions` exists.
         onOutcome: (o: AsyncOutcome): Promise<void> => functions.recordOutcome(o),
         sendToQueue: async (queue, body, attributes) => {
-          const [sent] = await ctx.use<QueuesService>('queues').send(queue, [{ body, attributes }], 'lambda');
+          const [sent] = await ctx.use<QueuesService>('queues').send(queue, [{ body, attributes }], 'lambda.amazonaws.com');
           if (sent instanceof Error) throw sent;
         },
       }),

@@ -255,6 +255,23 @@ export class FunctionsService {
     }));
   }
 
+  /**
+   * Hands `payload` to a target by its ARN, durably: a function of the app is invoked asynchronously
+   * (queued before this resolves), a queue of the app gets it as a message. What event rules and
+   * schedules deliver to.
+   */
+  async deliver(arn: string, payload: string, sender: string): Promise<void> {
+    const fn = /^arn:aws:lambda:[^:]*:\d{12}:function:([^:]+)/.exec(arn)?.[1];
+    if (fn) {
+      await this.invoke(fn, { type: 'Event', payload });
+      return;
+    }
+    const queue = /^arn:aws:sqs:[^:]*:\d{12}:(.+)$/.exec(arn)?.[1];
+    if (!queue) throw new PlatformError('VALIDATION', `Target ${arn.slice(0, 200)} is not a function or queue of the app`);
+    const [sent] = await this.deps.queues.send(queue, [{ body: payload }], sender);
+    if (sent instanceof Error) throw sent;
+  }
+
   /** Stops running queued asynchronous invocations and waits for those in flight (for an orderly stop). */
   async drain(): Promise<void> {
     await this.eventSources.close();

@@ -7,7 +7,6 @@
 import { handleSchedulerRequest } from '../../aws/scheduler.js';
 import type { FunctionsService } from '../functions/index.js';
 import type { ServiceModule } from '../module.js';
-import type { QueuesService } from '../queues/index.js';
 import { ApiSchedules, type ApiSchedule } from './api-schedules.js';
 import type { SchedulesFace } from './index.js';
 import { schedulesMigrations, type SchedulesTables } from './migrations.js';
@@ -56,16 +55,7 @@ export const schedulesModule: ServiceModule<SchedulesFace> = {
                 detail: {},
               })
             : '{}');
-        const fn = /^arn:aws:lambda:[^:]*:\d{12}:function:([^:]+)/.exec(target.arn)?.[1];
-        if (fn) {
-          await ctx.use<FunctionsService>('functions').invoke(fn, { type: 'Event', payload });
-          return;
-        }
-        const queue = /^arn:aws:sqs:[^:]*:\d{12}:(.+)$/.exec(target.arn)?.[1];
-        if (queue) {
-          const [sent] = await ctx.use<QueuesService>('queues').send(queue, [{ body: payload }], 'scheduler.amazonaws.com');
-          if (sent instanceof Error) throw sent;
-        }
+        await ctx.use<FunctionsService>('functions').deliver(target.arn, payload, 'scheduler.amazonaws.com');
       },
       async completed(spec) {
         const done = targets.get(spec.id)?.deleteWhenDone;
